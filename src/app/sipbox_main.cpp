@@ -1,0 +1,16 @@
+// sipbox: the command-line tool (DESIGN.md section 4). Each subcommand lives in its own
+// file and is registered here, in one explicit list.
+#include <CLI/CLI.hpp>
+
+#include "app/commands.h"
+#include "base/version.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sipbox: command-line tool of the sipbox SIP communication server"};
+  app.set_version_flag("--version", sipbox::kVersion);
+  app.require_subcommand(1);
+  int exit_code = 0;
+  sipbox::app::add_parse_command(app, exit_code);
+  CLI11_PARSE(app, argc, argv);
+  return exit_code;
+}
