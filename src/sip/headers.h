@@ -29,8 +29,9 @@ struct Via {
   std::string_view ttl() const { return params.get("ttl"); }
   bool has_rport() const { return params.has("rport"); }
   std::string_view rport() const { return params.get("rport"); }  // empty when requested only
-  // RFC 3261 17.2.3: the branch starts with the magic cookie.
-  bool rfc3261_branch() const { return branch().starts_with("z9hG4bK"); }
+  // RFC 3261 17.2.3: the branch starts with the magic cookie; a bare cookie identifies
+  // nothing, so RFC 2543 matching applies to it (RFC 4475 3.2.1).
+  bool rfc3261_branch() const { return branch().size() > 7 && branch().starts_with("z9hG4bK"); }
 };
 Result<Via> parse_via(std::string_view value);
 

@@ -267,9 +267,9 @@ std::string Message::serialize() const {
   }
   bool length_written = false;
   for (const HeaderField& h : headers()) {
+    if (h.id == HeaderId::ContentLength && length_written) continue;
     out.append(h.id == HeaderId::Other ? h.name : header_info(h.id).name).append(": ");
     if (h.id == HeaderId::ContentLength) {
-      if (length_written) continue;
       out.append(std::to_string(body_.size()));
       length_written = true;
     } else {
