@@ -61,6 +61,9 @@ Status check_header(const HeaderField& h) {
     case HeaderId::Supported:
     case HeaderId::Unsupported:
     case HeaderId::Allow:
+      // Only Supported and Allow may be empty (RFC 3261 20.37, 20.5).
+      if (h.value.empty() && h.id != HeaderId::Supported && h.id != HeaderId::Allow)
+        return fail(std::string(header_info(h.id).name) + ": empty value");
       for (std::string_view v : HeaderValues({&h, 1}, h.id)) {
         Status s;
         if (h.id == HeaderId::Via) {

@@ -195,6 +195,8 @@ bool params_equal(const Params& a, const Params& b) {
   }
   for (const Param& pa : a) {
     const std::string name = unescape(pa.name);
+    // A repeated name counts once, as find() sees it.
+    if (a.find(name)->name.data() != pa.name.data()) continue;
     const auto pb = b.find(name);
     if (pb && !equal_unescaped(pa.value, pb->value, true)) return false;
   }

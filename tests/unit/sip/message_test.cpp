@@ -184,6 +184,10 @@ TEST(Message, MalformedInputGetsAReason) {
       {crlf("INVITE sip:a@b SIP/2.0\nVia: SIP/2.0/UDP h\nTo: <sip:b@x>\nFrom: <sip:a@x>;tag=1\nCall-ID: c\n"
             "CSeq: 1 INVITE\nMax-Forwards: 256\n\n"),
        "Max-Forwards"},
+      // Found by fuzzing: an empty Via field must not count as a Via.
+      {crlf("INVITE sip:a@b SIP/2.0\nVia: \nTo: <sip:b@x>\nFrom: <sip:a@x>;tag=1\nCall-ID: c\n"
+            "CSeq: 1 INVITE\n\n"),
+       "Via: empty value"},
       {crlf("INVITE sip:a@b SIP/2.0\nVia: SIP/2.0/UDP h\nTo: <sip:b@x>\nFrom: <sip:a@x>;tag=1\nCall-ID: c c\n"
             "CSeq: 1 INVITE\n\n"),
        "Call-ID"},

@@ -108,6 +108,13 @@ TEST(Uri, rfc3261_19_1_4_different_uris) {
   }
 }
 
+// Found by fuzzing: a URI with a repeated parameter must equal itself.
+TEST(Uri, RepeatedParametersCompareByTheirFirstOccurrence) {
+  const Uri u = parse_ok("sip:b@example.com;maddr=a.example.com;maddr=b.example.com");
+  EXPECT_TRUE(uri_equivalent(u, u));
+  EXPECT_EQ(u.param("maddr"), "a.example.com");
+}
+
 TEST(Params, IterationLookupAndQuotes) {
   const Params p(";a=1 ; B = \"x;y\" ;flag;c=\"q\\\"d\"");
   std::vector<std::string_view> names;
