@@ -87,11 +87,12 @@ constexpr bool table_in_enum_order() {
 }
 static_assert(table_in_enum_order(), "kHeaders must list the headers in HeaderId order");
 
-// Per lower-case first letter, the ids whose full name starts with it; and per
-// lower-case letter, the id whose compact form it is.
+// Full names indexed by length and lower-case first letter (at most kSlot names share
+// both), and compact forms by letter: a lookup compares against one or two names.
+constexpr std::size_t kMaxName = 24;
+constexpr std::size_t kSlot = 3;
 struct Index {
-  std::array<std::array<H, 16>, 26> by_letter{};
-  std::array<std::uint8_t, 26> count{};
+  std::array<std::array<std::array<H, kSlot>, 26>, kMaxName + 1> by_shape{};
   std::array<H, 26> compact{};
 };
 
@@ -99,9 +100,11 @@ constexpr Index build_index() {
   Index index{};
   for (const auto& h : kHeaders) {
     if (h.id == H::Other) continue;
-    const char first = lexer::to_lower(h.name[0]);
-    const auto slot = static_cast<std::size_t>(first - 'a');
-    index.by_letter[slot][index.count[slot]++] = h.id;
+    const auto letter = static_cast<std::size_t>(lexer::to_lower(h.name[0]) - 'a');
+    auto& slot = index.by_shape[h.name.size()][letter];
+    std::size_t i = 0;
+    while (slot[i] != H::Other) ++i;  // out of bounds here fails the constant evaluation
+    slot[i] = h.id;
     if (h.compact != 0) index.compact[static_cast<std::size_t>(h.compact - 'a')] = h.id;
   }
   return index;
@@ -109,19 +112,27 @@ constexpr Index build_index() {
 
 constexpr Index kIndex = build_index();
 
+// Header names are tokens, so OR-ing 0x20 folds case without mapping any other token
+// character onto a letter or '-'.
+bool same_name(std::string_view canonical, std::string_view name) {
+  for (std::size_t i = 0; i < name.size(); ++i)
+    if ((canonical[i] | 0x20) != (name[i] | 0x20)) return false;
+  return true;
+}
+
 }  // namespace
 
 const HeaderInfo& header_info(HeaderId id) { return kHeaders[static_cast<std::size_t>(id)]; }
 
 HeaderId lookup_header(std::string_view name) noexcept {
-  if (name.empty()) return H::Other;
+  if (name.empty() || name.size() > kMaxName) return H::Other;
   const char first = lexer::to_lower(name[0]);
   if (first < 'a' || first > 'z') return H::Other;
-  const auto slot = static_cast<std::size_t>(first - 'a');
-  if (name.size() == 1) return kIndex.compact[slot];
-  for (std::uint8_t i = 0; i < kIndex.count[slot]; ++i) {
-    const H id = kIndex.by_letter[slot][i];
-    if (lexer::iequals(kHeaders[static_cast<std::size_t>(id)].name, name)) return id;
+  const auto letter = static_cast<std::size_t>(first - 'a');
+  if (name.size() == 1) return kIndex.compact[letter];
+  for (H id : kIndex.by_shape[name.size()][letter]) {
+    if (id == H::Other) break;
+    if (same_name(kHeaders[static_cast<std::size_t>(id)].name, name)) return id;
   }
   return H::Other;
 }

@@ -28,8 +28,12 @@ std::string_view take_host(Cursor& c) {
 
 // *( SEMI generic-param ), generic-param = token [ EQUAL gen-value ],
 // gen-value = token / host / quoted-string. Leaves the cursor after the last one.
-Status take_generic_params(Cursor& c, Params& out, char separator = ';') {
+// The value of the first parameter named `wanted` (branch, tag) is stored in `found`,
+// so that the most used parameter needs no second scan.
+Status take_generic_params(Cursor& c, Params& out, std::string_view wanted = {},
+                           std::string_view* found = nullptr, char separator = ';') {
   const char* start = c.p;
+  bool have_wanted = false;
   while (true) {
     const char* before = c.p;
     c.skip_lws();
@@ -38,15 +42,25 @@ Status take_generic_params(Cursor& c, Params& out, char separator = ';') {
       c.p = before;
       break;
     }
-    if (c.token().empty()) return fail("empty or malformed parameter");
+    const std::string_view name = c.token();
+    if (name.empty()) return fail("empty or malformed parameter");
+    std::string_view value;
     if (c.separator('=')) {
       if (c.peek() == '"') {
-        if (c.quoted_string().empty()) return fail("unterminated quoted string in parameter");
+        const std::string_view quoted = c.quoted_string();
+        if (quoted.empty()) return fail("unterminated quoted string in parameter");
+        value = unquote(quoted);
       } else if (c.peek() == '[') {
-        if (take_host(c).empty()) return fail("bad IPv6 reference in parameter");
-      } else if (c.take_while([](char ch) { return lexer::is_token(ch) || ch == ':'; }).empty()) {
-        return fail("empty parameter value");
+        value = take_host(c);
+        if (value.empty()) return fail("bad IPv6 reference in parameter");
+      } else {
+        value = c.take_while([](char ch) { return lexer::is_token(ch) || ch == ':'; });
+        if (value.empty()) return fail("empty parameter value");
       }
+    }
+    if (found != nullptr && !have_wanted && lexer::iequals(name, wanted)) {
+      *found = value;
+      have_wanted = true;
     }
   }
   out = Params(std::string_view(start, static_cast<std::size_t>(c.p - start)), separator);
@@ -82,7 +96,7 @@ Result<Via> parse_via(std::string_view value) {
       return fail("bad port in Via");
     via.port = static_cast<std::uint16_t>(port);
   }
-  if (auto s = take_generic_params(c, via.params); !s) return Unexpected<Error>{s.error()};
+  if (auto s = take_generic_params(c, via.params, "branch", &via.branch_value); !s) return Unexpected<Error>{s.error()};
   if (auto s = expect_end(c, "Via"); !s) return Unexpected<Error>{s.error()};
   return via;
 }
@@ -149,7 +163,7 @@ Result<NameAddr> parse_name_addr(std::string_view value, AddrForm form) {
     if (!uri) return fail(uri.error().message);
     na.uri = *uri;
   }
-  if (auto s = take_generic_params(c, na.params); !s) return Unexpected<Error>{s.error()};
+  if (auto s = take_generic_params(c, na.params, "tag", &na.tag_value); !s) return Unexpected<Error>{s.error()};
   if (auto s = expect_end(c, "address"); !s) return Unexpected<Error>{s.error()};
   return na;
 }

@@ -22,8 +22,9 @@ struct Via {
   HostKind host_kind = HostKind::None;
   std::uint16_t port = 0;  // 0 when absent
   Params params;
+  std::string_view branch_value;  // the branch parameter, found while parsing
 
-  std::string_view branch() const { return params.get("branch"); }
+  std::string_view branch() const { return branch_value; }
   std::string_view received() const { return params.get("received"); }
   std::string_view maddr() const { return params.get("maddr"); }
   std::string_view ttl() const { return params.get("ttl"); }
@@ -41,10 +42,11 @@ struct NameAddr {
   bool bracketed = false;         // the URI was written in <>
   Uri uri;
   Params params;  // header parameters after the URI (tag, expires, q, ...)
+  std::string_view tag_value;  // the tag parameter, found while parsing
 
   // The display name without quotes and escapes.
   std::string display_name_text() const;
-  std::string_view tag() const { return params.get("tag"); }
+  std::string_view tag() const { return tag_value; }
 };
 enum class AddrForm : std::uint8_t { NameAddrOrAddrSpec, NameAddrOnly };
 Result<NameAddr> parse_name_addr(std::string_view value, AddrForm form = AddrForm::NameAddrOrAddrSpec);

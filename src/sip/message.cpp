@@ -1,5 +1,8 @@
 #include "sip/message.h"
 
+#include "sip/parser.h"
+
+#include <array>
 #include <stdexcept>
 
 #include "sip/lexer.h"
@@ -53,6 +56,19 @@ void HeaderValues::Iterator::load(std::size_t index) {
   rest_ = {};
 }
 
+namespace {
+
+// Octets that matter when splitting a list value; everything else is skipped by one
+// table lookup per octet.
+constexpr std::array<bool, 256> make_list_specials() {
+  std::array<bool, 256> t{};
+  for (unsigned char ch : std::string_view(",\"<>\\")) t[ch] = true;
+  return t;
+}
+constexpr std::array<bool, 256> kListSpecials = make_list_specials();
+
+}  // namespace
+
 void HeaderValues::Iterator::take() {
   if (!list_) {
     current_ = rest_;
@@ -62,8 +78,10 @@ void HeaderValues::Iterator::take() {
   }
   bool quoted = false;
   int angle = 0;
-  for (std::size_t i = 0; i < rest_.size(); ++i) {
+  const std::size_t n = rest_.size();
+  for (std::size_t i = 0; i < n; ++i) {
     const char ch = rest_[i];
+    if (!kListSpecials[static_cast<unsigned char>(ch)]) continue;
     if (quoted) {
       if (ch == '\\') ++i;
       else if (ch == '"') quoted = false;
@@ -94,13 +112,18 @@ HeaderValues::Iterator& HeaderValues::Iterator::operator++() {
 // ---- Message -------------------------------------------------------------------------
 
 void Message::clear() {
-  overflow_.clear();
-  header_count_ = 0;
+  headers_.clear();
+  vias_.clear();
+  contacts_.clear();
+  routes_.clear();
+  record_routes_.clear();
+  paths_.clear();
+  auth_.clear();
+  contact_star_ = false;
   bytes_ = body_ = method_ = request_uri_text_ = reason_ = call_id_ = {};
   request_uri_ = Uri{};
   cseq_ = CSeq{};
   from_ = to_ = NameAddr{};
-  top_via_ = Via{};
   status_ = 0;
   max_forwards_ = -1;
   method_id_ = Method::Other;
@@ -109,14 +132,15 @@ void Message::clear() {
   owned_.clear();
 }
 
-void Message::push_header(const HeaderField& field) {
-  if (header_count_ < kInlineHeaders && overflow_.empty()) {
-    inline_[header_count_++] = field;
-    return;
-  }
-  if (overflow_.empty()) overflow_.assign(inline_.begin(), inline_.begin() + static_cast<std::ptrdiff_t>(header_count_));
-  overflow_.push_back(field);
-  ++header_count_;
+const Via& Message::top_via() const {
+  static const Via kNone{};
+  return vias_.empty() ? kNone : vias_[0];
+}
+
+const AuthHeader* Message::find_auth(HeaderId header, std::string_view realm) const {
+  for (const AuthEntry& e : auth_.view())
+    if (e.header == header && (realm.empty() || e.value.param("realm") == realm)) return &e.value;
+  return nullptr;
 }
 
 const HeaderField* Message::header(HeaderId id) const {
@@ -160,10 +184,9 @@ void Message::refresh(HeaderId changed) {
     return *result;
   };
   const HeaderField* h = header(changed);
+  if (auto s = MessageParser::reindex(changed, *this); !s)
+    throw std::invalid_argument("edit made a header invalid: " + s.error().message);
   switch (changed) {
-    case HeaderId::Via:
-      top_via_ = h ? must(parse_via(*values(HeaderId::Via).begin()), "Via") : Via{};
-      break;
     case HeaderId::From:
       from_ = h ? must(parse_name_addr(h->value), "From") : NameAddr{};
       break;
@@ -198,43 +221,32 @@ void Message::set_status(int code, std::string reason) {
 }
 
 void Message::set_header_value(std::size_t index, std::string value) {
-  if (index >= header_count_) throw std::out_of_range("set_header_value: no such header");
-  header_data()[index].value = keep(std::move(value));
-  refresh(header_data()[index].id);
+  if (index >= headers_.size()) throw std::out_of_range("set_header_value: no such header");
+  headers_[index].value = keep(std::move(value));
+  refresh(headers_[index].id);
 }
 
 void Message::remove_header(std::size_t index) {
-  if (index >= header_count_) throw std::out_of_range("remove_header: no such header");
-  HeaderField* data = header_data();
-  const HeaderId id = data[index].id;
-  for (std::size_t i = index + 1; i < header_count_; ++i) data[i - 1] = data[i];
-  --header_count_;
-  if (!overflow_.empty()) overflow_.pop_back();
+  if (index >= headers_.size()) throw std::out_of_range("remove_header: no such header");
+  const HeaderId id = headers_[index].id;
+  headers_.erase(index);
   modified_ = true;
   refresh(id);
 }
 
 void Message::insert_header(std::size_t index, HeaderId id, std::string value) {
   if (id == HeaderId::Other) throw std::invalid_argument("insert_header: use the overload with a name");
-  const std::string_view text = keep(std::move(value));
-  if (index > header_count_) throw std::out_of_range("insert_header: position past the end");
-  push_header({});
-  HeaderField* data = header_data();
-  for (std::size_t i = header_count_ - 1; i > index; --i) data[i] = data[i - 1];
-  data[index] = {header_info(id).name, text, id};
+  if (index > headers_.size()) throw std::out_of_range("insert_header: position past the end");
+  headers_.insert(index, {header_info(id).name, keep(std::move(value)), id});
   refresh(id);
 }
 
 void Message::insert_header(std::size_t index, std::string name, std::string value) {
   const HeaderId id = lookup_header(name);
   if (id != HeaderId::Other) return insert_header(index, id, std::move(value));
+  if (index > headers_.size()) throw std::out_of_range("insert_header: position past the end");
   const std::string_view name_text = keep(std::move(name));
-  const std::string_view text = keep(std::move(value));
-  if (index > header_count_) throw std::out_of_range("insert_header: position past the end");
-  push_header({});
-  HeaderField* data = header_data();
-  for (std::size_t i = header_count_ - 1; i > index; --i) data[i] = data[i - 1];
-  data[index] = {name_text, text, HeaderId::Other};
+  headers_.insert(index, {name_text, keep(std::move(value)), HeaderId::Other});
 }
 
 void Message::set_body(std::string body) { body_ = keep(std::move(body)); }

@@ -22,6 +22,7 @@
 
 #include "base/result.h"
 #include "sip/header_names.h"
+#include "sip/inline_vector.h"
 #include "sip/headers.h"
 #include "sip/uri.h"
 
@@ -83,6 +84,12 @@ class HeaderValues {
   std::string_view name_;
 };
 
+// An Authorization, Proxy-Authorization, WWW-Authenticate or Proxy-Authenticate value.
+struct AuthEntry {
+  HeaderId header = HeaderId::Other;
+  AuthHeader value;
+};
+
 class Message {
  public:
   static constexpr std::size_t kInlineHeaders = 48;
@@ -104,8 +111,8 @@ class Message {
   int status_code() const { return status_; }
   std::string_view reason_phrase() const { return reason_; }
 
-  std::span<const HeaderField> headers() const { return {header_data(), header_count_}; }
-  std::size_t header_count() const { return header_count_; }
+  std::span<const HeaderField> headers() const { return headers_.view(); }
+  std::size_t header_count() const { return headers_.size(); }
   // The first field with this id / name (compact and full names are the same header).
   const HeaderField* header(HeaderId id) const;
   const HeaderField* header(std::string_view name) const;
@@ -118,7 +125,19 @@ class Message {
   const CSeq& cseq() const { return cseq_; }
   const NameAddr& from() const { return from_; }
   const NameAddr& to() const { return to_; }
-  const Via& top_via() const { return top_via_; }
+  const Via& top_via() const;
+  // Parsed while validating, in message order: every Via value, every Contact (empty
+  // for "Contact: *", see contact_star()), Route, Record-Route and Path value, and
+  // the authorization headers.
+  std::span<const Via> vias() const { return vias_.view(); }
+  std::span<const NameAddr> contacts() const { return contacts_.view(); }
+  bool contact_star() const { return contact_star_; }
+  std::span<const NameAddr> routes() const { return routes_.view(); }
+  std::span<const NameAddr> record_routes() const { return record_routes_.view(); }
+  std::span<const NameAddr> paths() const { return paths_.view(); }
+  std::span<const AuthEntry> auth() const { return auth_.view(); }
+  // The first AuthEntry of this header whose realm is `realm` (any realm when empty).
+  const AuthHeader* find_auth(HeaderId header, std::string_view realm = {}) const;
   // -1 when the header is absent.
   int max_forwards() const { return max_forwards_; }
   std::string_view body() const { return body_; }
@@ -132,7 +151,7 @@ class Message {
   void remove_header(std::size_t index);
   void insert_header(std::size_t index, HeaderId id, std::string value);
   void insert_header(std::size_t index, std::string name, std::string value);
-  void append_header(HeaderId id, std::string value) { insert_header(header_count_, id, std::move(value)); }
+  void append_header(HeaderId id, std::string value) { insert_header(headers_.size(), id, std::move(value)); }
   void set_body(std::string body);
   bool modified() const { return modified_; }
 
@@ -142,16 +161,18 @@ class Message {
 
  private:
   friend class MessageParser;
-  HeaderField* header_data() { return overflow_.empty() ? inline_.data() : overflow_.data(); }
-  const HeaderField* header_data() const { return overflow_.empty() ? inline_.data() : overflow_.data(); }
   void clear();
-  void push_header(const HeaderField& field);
   std::string_view keep(std::string text);
   void refresh(HeaderId changed);
 
-  std::array<HeaderField, kInlineHeaders> inline_{};
-  std::vector<HeaderField> overflow_;  // used once a message has more than kInlineHeaders fields
-  std::size_t header_count_ = 0;
+  InlineVector<HeaderField, kInlineHeaders> headers_;
+  InlineVector<Via, 4> vias_;
+  InlineVector<NameAddr, 2> contacts_;
+  InlineVector<NameAddr, 4> routes_;
+  InlineVector<NameAddr, 4> record_routes_;
+  InlineVector<NameAddr, 2> paths_;
+  InlineVector<AuthEntry, 2> auth_;
+  bool contact_star_ = false;
 
   std::string_view bytes_;
   std::string_view body_;
@@ -163,7 +184,6 @@ class Message {
   CSeq cseq_;
   NameAddr from_;
   NameAddr to_;
-  Via top_via_;
   int status_ = 0;
   int max_forwards_ = -1;
   Method method_id_ = Method::Other;

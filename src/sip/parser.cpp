@@ -1,19 +1,11 @@
 // RFC 3261 7 message grammar: start line, header fields, framing of the body.
 #include <algorithm>
 
+#include "sip/parser.h"
+
 #include "sip/lexer.h"
-#include "sip/message.h"
 
 namespace sipbox::sip {
-
-class MessageParser {
- public:
-  static Status parse(std::string_view bytes, Framing framing, Message& out);
-
- private:
-  static Status parse_start_line(std::string_view line, Message& out);
-  static Status validate(Framing framing, std::string_view after_headers, Message& out);
-};
 
 namespace {
 
@@ -47,45 +39,64 @@ bool valid_reason_phrase(std::string_view s) {
   });
 }
 
+// token *(COMMA token), in one pass (Require, Supported, Allow, ...).
+Status check_token_list(std::string_view value) {
+  lexer::Cursor c(value);
+  while (true) {
+    c.skip_lws();
+    if (c.token().empty()) return fail("expected a token");
+    c.skip_lws();
+    if (c.done()) return {};
+    if (!c.consume(',')) return fail("expected a comma between tokens");
+  }
+}
+
+}  // namespace
+
 // Every header whose value the server relies on is checked here, so that a Message
-// that exists can be trusted; the rest are carried as text.
-Status check_header(const HeaderField& h) {
+// that exists can be trusted, and the parsed values are kept so nobody parses them
+// twice; the other headers are carried as text.
+Status MessageParser::index_field(const HeaderField& h, Message& out) {
+  auto named = [&h](const Error& e) { return fail(std::string(header_info(h.id).name) + ": " + e.message); };
   switch (h.id) {
     case HeaderId::Via:
     case HeaderId::Contact:
     case HeaderId::Route:
     case HeaderId::RecordRoute:
     case HeaderId::Path:
-    case HeaderId::Require:
-    case HeaderId::ProxyRequire:
-    case HeaderId::Supported:
-    case HeaderId::Unsupported:
-    case HeaderId::Allow:
-      // Only Supported and Allow may be empty (RFC 3261 20.37, 20.5).
-      if (h.value.empty() && h.id != HeaderId::Supported && h.id != HeaderId::Allow)
-        return fail(std::string(header_info(h.id).name) + ": empty value");
+      if (h.value.empty()) return named({"empty value"});
       for (std::string_view v : HeaderValues({&h, 1}, h.id)) {
-        Status s;
         if (h.id == HeaderId::Via) {
           auto r = parse_via(v);
-          if (!r) s = Unexpected<Error>{r.error()};
-        } else if (h.id == HeaderId::Contact) {
-          if (lexer::trim_lws(v) != "*") {
-            auto r = parse_name_addr(v);
-            if (!r) s = Unexpected<Error>{r.error()};
-          }
-        } else if (h.id == HeaderId::Route || h.id == HeaderId::RecordRoute || h.id == HeaderId::Path) {
-          auto r = parse_name_addr(v, AddrForm::NameAddrOnly);
-          if (!r) s = Unexpected<Error>{r.error()};
+          if (!r) return named(r.error());
+          out.vias_.push_back(*r);
+        } else if (h.id == HeaderId::Contact && v == "*") {
+          out.contact_star_ = true;
         } else {
-          s = check_token(v);
+          auto r = parse_name_addr(v, h.id == HeaderId::Contact ? AddrForm::NameAddrOrAddrSpec : AddrForm::NameAddrOnly);
+          if (!r) return named(r.error());
+          if (h.id == HeaderId::Contact) out.contacts_.push_back(*r);
+          else if (h.id == HeaderId::Route) out.routes_.push_back(*r);
+          else if (h.id == HeaderId::RecordRoute) out.record_routes_.push_back(*r);
+          else out.paths_.push_back(*r);
         }
-        if (!s) return fail(std::string(header_info(h.id).name) + ": " + s.error().message);
       }
+      // RFC 3261 20.10: "*" stands alone.
+      if (out.contact_star_ && !out.contacts_.empty()) return named({"* mixed with addresses"});
+      return {};
+    case HeaderId::Require:
+    case HeaderId::ProxyRequire:
+    case HeaderId::Unsupported:
+      if (h.value.empty()) return named({"empty value"});
+      [[fallthrough]];
+    case HeaderId::Supported:  // may be empty (RFC 3261 20.37); so may Allow (20.5)
+    case HeaderId::Allow:
+      if (h.value.empty()) return {};
+      if (auto s = check_token_list(h.value); !s) return named(s.error());
       return {};
     case HeaderId::ContentType: {
       auto r = parse_media_type(h.value);
-      return r ? Status{} : fail("Content-Type: " + r.error().message);
+      return r ? Status{} : named(r.error());
     }
     case HeaderId::Date: {
       auto r = parse_date(h.value);
@@ -93,29 +104,56 @@ Status check_header(const HeaderField& h) {
     }
     case HeaderId::Event: {
       auto r = parse_event(h.value);
-      return r ? Status{} : fail("Event: " + r.error().message);
+      return r ? Status{} : named(r.error());
     }
     case HeaderId::SubscriptionState: {
       auto r = parse_subscription_state(h.value);
-      return r ? Status{} : fail("Subscription-State: " + r.error().message);
+      return r ? Status{} : named(r.error());
     }
     case HeaderId::Authorization:
     case HeaderId::ProxyAuthorization:
     case HeaderId::WwwAuthenticate:
     case HeaderId::ProxyAuthenticate: {
       auto r = parse_auth(h.value);
-      return r ? Status{} : fail(std::string(header_info(h.id).name) + ": " + r.error().message);
+      if (!r) return named(r.error());
+      out.auth_.push_back({h.id, *r});
+      return {};
     }
     case HeaderId::MinExpires: {
       auto r = parse_number(h.value, 0xffffffffU);
-      return r ? Status{} : fail("Min-Expires: " + r.error().message);
+      return r ? Status{} : named(r.error());
     }
     default:
       return {};
   }
 }
 
-}  // namespace
+Status MessageParser::reindex(HeaderId id, Message& out) {
+  switch (id) {
+    case HeaderId::Via: out.vias_.clear(); break;
+    case HeaderId::Contact: out.contacts_.clear(); out.contact_star_ = false; break;
+    case HeaderId::Route: out.routes_.clear(); break;
+    case HeaderId::RecordRoute: out.record_routes_.clear(); break;
+    case HeaderId::Path: out.paths_.clear(); break;
+    case HeaderId::Authorization:
+    case HeaderId::ProxyAuthorization:
+    case HeaderId::WwwAuthenticate:
+    case HeaderId::ProxyAuthenticate: {
+      // Authorization entries of all four kinds share one list: rebuild it whole.
+      out.auth_.clear();
+      for (const HeaderField& h : out.headers())
+        if (h.id == HeaderId::Authorization || h.id == HeaderId::ProxyAuthorization ||
+            h.id == HeaderId::WwwAuthenticate || h.id == HeaderId::ProxyAuthenticate)
+          if (auto s = index_field(h, out); !s) return s;
+      return {};
+    }
+    default: break;
+  }
+  for (const HeaderField& h : out.headers())
+    if (h.id == id)
+      if (auto s = index_field(h, out); !s) return s;
+  return {};
+}
 
 Status MessageParser::parse_start_line(std::string_view line, Message& out) {
   // Request-Line = Method SP Request-URI SP SIP-Version; Status-Line = SIP-Version SP
@@ -193,7 +231,7 @@ Status MessageParser::parse(std::string_view bytes, Framing framing, Message& ou
     while (!name.empty() && lexer::is_wsp(name.back())) name.remove_suffix(1);
     if (name.empty() || !std::all_of(name.begin(), name.end(), lexer::is_token))
       return fail("malformed header name");
-    out.push_header({name, lexer::trim_lws(field.substr(colon + 1)), lookup_header(name)});
+    out.headers_.push_back({name, lexer::trim_lws(field.substr(colon + 1)), lookup_header(name)});
     pos = value_end;
   }
   if (!ended) return fail("header section not terminated by an empty line");
@@ -210,7 +248,7 @@ Status MessageParser::validate(Framing framing, std::string_view after_headers, 
     if (h.id != HeaderId::Other && header_info(h.id).single && n > 0)
       return fail("more than one " + std::string(header_info(h.id).name) + " header");
     n = static_cast<std::uint8_t>(n < 255 ? n + 1 : n);
-    if (auto s = check_header(h); !s) return s;
+    if (auto s = index_field(h, out); !s) return s;
   }
 
   // Mandatory headers (RFC 3261 8.1.1); Max-Forwards is optional for RFC 2543 peers.
@@ -250,7 +288,6 @@ Status MessageParser::validate(Framing framing, std::string_view after_headers, 
   auto to_value = parse_name_addr(to->value);
   if (!to_value) return fail("To: " + to_value.error().message);
   out.to_ = *to_value;
-  out.top_via_ = *parse_via(*out.values(HeaderId::Via).begin());
 
   if (const HeaderField* mf = out.header(HeaderId::MaxForwards)) {
     auto v = parse_number(mf->value, 255);

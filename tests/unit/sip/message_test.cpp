@@ -333,12 +333,59 @@ TEST(Headers, NameAddrForms) {
   EXPECT_EQ(v6->params.get("received"), "::1");
 }
 
+TEST(Message, ParsedViewsOfListAndAuthorizationHeaders) {
+  const std::string bytes = crlf(
+      "REGISTER sip:example.com SIP/2.0\nVia: SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/TCP b;branch=z9hG4bK2\n"
+      "v: SIP/2.0/UDP c;branch=z9hG4bK3\nTo: <sip:a@example.com>\nFrom: <sip:a@example.com>;tag=1\nCall-ID: c1\n"
+      "CSeq: 2 REGISTER\nContact: <sip:a@h1>;q=0.1, <sip:a@h2>\nm: <sip:a@h3>;expires=30\n"
+      "Route: <sip:r1;lr>, <sip:r2;lr>\nRecord-Route: <sip:rr1;lr>\nPath: <sip:edge.example.com;lr>\n"
+      "Authorization: Digest username=\"a\", realm=\"one\", nonce=\"n1\"\n"
+      "Proxy-Authorization: Digest username=\"a\", realm=\"two\", nonce=\"n2\"\n"
+      "Authorization: Digest username=\"a\", realm=\"two\", nonce=\"n3\"\nContent-Length: 0\n\n");
+  Message m = parse_ok(bytes);
+  ASSERT_EQ(m.vias().size(), 3u);
+  EXPECT_EQ(m.vias()[1].branch(), "z9hG4bK2");
+  EXPECT_EQ(m.vias()[2].host, "c");
+  ASSERT_EQ(m.contacts().size(), 3u);
+  EXPECT_EQ(m.contacts()[2].uri.host, "h3");
+  EXPECT_EQ(contact_expires(m.contacts()[2]), 30u);
+  EXPECT_FALSE(m.contact_star());
+  ASSERT_EQ(m.routes().size(), 2u);
+  EXPECT_EQ(m.routes()[1].uri.host, "r2");
+  EXPECT_EQ(m.record_routes().size(), 1u);
+  EXPECT_EQ(m.paths()[0].uri.host, "edge.example.com");
+  ASSERT_EQ(m.auth().size(), 3u);
+  EXPECT_EQ(m.find_auth(HeaderId::Authorization)->param("nonce"), "n1");
+  EXPECT_EQ(m.find_auth(HeaderId::Authorization, "two")->param("nonce"), "n3");
+  EXPECT_EQ(m.find_auth(HeaderId::ProxyAuthorization)->param("realm"), "two");
+  EXPECT_EQ(m.find_auth(HeaderId::WwwAuthenticate), nullptr);
+
+  // Edits keep the parsed views true.
+  m.remove_header(0);
+  ASSERT_EQ(m.vias().size(), 1u);
+  EXPECT_EQ(m.top_via().host, "c");
+  m.append_header(HeaderId::Contact, "<sip:a@h4>");
+  EXPECT_EQ(m.contacts().size(), 4u);
+  m.remove_header(m.headers().size() - 3);  // the second Authorization
+  EXPECT_EQ(m.find_auth(HeaderId::Authorization, "two"), nullptr);
+  EXPECT_THROW(m.append_header(HeaderId::Route, "sip:not-bracketed"), std::invalid_argument);
+}
+
 TEST(Headers, ContactStarIsAccepted) {
   const std::string bytes = crlf(
       "REGISTER sip:example.com SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\nTo: <sip:a@example.com>\n"
       "From: <sip:a@example.com>;tag=1\nCall-ID: c1\nCSeq: 2 REGISTER\nContact: *\nExpires: 0\nContent-Length: 0\n\n");
   const Message m = parse_ok(bytes);
   EXPECT_EQ(*m.values(HeaderId::Contact).begin(), "*");
+  EXPECT_TRUE(m.contact_star());
+  EXPECT_TRUE(m.contacts().empty());
+  const std::string mixed = crlf(
+      "REGISTER sip:example.com SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\nTo: <sip:a@example.com>\n"
+      "From: <sip:a@example.com>;tag=1\nCall-ID: c1\nCSeq: 2 REGISTER\nContact: *\nContact: <sip:a@h>\n\n");
+  Message bad;
+  const Status s = parse_message(mixed, Framing::Datagram, bad);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("* mixed with addresses"), std::string::npos);
 }
 
 }  // namespace
