@@ -2,6 +2,7 @@
 // typed header views, and SDP. Other modules include only this header.
 #pragma once
 
+#include "sip/digest.h"
 #include "sip/header_names.h"
 #include "sip/headers.h"
 #include "sip/message.h"
