@@ -1,12 +1,25 @@
 // Subcommands of the sipbox tool. Each adds itself to the CLI11 app and, when run,
-// stores its process exit code in `exit_code`.
+// stores its process exit code in `exit_code` (0 success, 1 refused or failed).
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace sipbox::app {
 
+// Options every subcommand that touches a data directory shares.
+struct GlobalOptions {
+  std::string data_dir = "var";
+  std::string yang_dir;  // empty: the built-in location
+};
+
 // sipbox parse FILE... [--json] [--stream]: verdict per SIP message file.
 void add_parse_command(CLI::App& app, int& exit_code);
+
+// sipbox config get|set|validate|export|import|diff
+void add_config_command(CLI::App& app, const GlobalOptions& global, int& exit_code);
+
+// sipbox user add|del|list and sipbox admin add
+void add_account_commands(CLI::App& app, const GlobalOptions& global, int& exit_code);
 
 }  // namespace sipbox::app

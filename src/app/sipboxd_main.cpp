@@ -1,40 +1,129 @@
-// sipboxd: the sipbox server process. In this version it prepares its data directory,
-// logs its version, and runs until SIGTERM or SIGINT, then exits 0.
+// sipboxd: the sipbox server process. It takes the data directory (one daemon per
+// directory), loads the configuration model, and serves the control socket for the
+// sipbox tool, NETCONF over SSH and HTTP (RESTCONF) until SIGTERM or SIGINT, then
+// exits 0.
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <chrono>
 #include <csignal>
 #include <filesystem>
-#include <system_error>
 
+#include "app/config_access.h"
+#include "app/control_protocol.h"
+#include "app/control_server.h"
+#include "app/daemon_options.h"
+#include "app/data_dir_lock.h"
 #include "base/version.h"
+#include "config/config.h"
+#include "config/netconf_server.h"
+#include "web/web.h"
 
-int main(int argc, char** argv) {
-  CLI::App app{"sipboxd: the sipbox SIP communication server"};
-  std::string data_dir = "var";
-  app.add_option("--data-dir", data_dir, "Directory holding the configuration and the store (created when absent)")
-      ->capture_default_str();
-  app.set_version_flag("--version", sipbox::kVersion);
-  CLI11_PARSE(app, argc, argv);
+namespace {
 
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (ec) {
-    spdlog::error("cannot create data directory {}: {}", data_dir, ec.message());
+namespace app = sipbox::app;
+namespace config = sipbox::config;
+
+// A listener setting: the command-line override for this run, else the configuration.
+template <class T>
+T setting(const std::optional<T>& flag, const config::Snapshot& running, const std::string& xpath, T fallback) {
+  if (flag) return *flag;
+  const auto value = running.value(xpath);
+  if (!value) return fallback;
+  if constexpr (std::is_same_v<T, std::string>) {
+    return *value;
+  } else {
+    return static_cast<T>(std::stoul(*value));
+  }
+}
+
+// Operational data for NETCONF <get> (module sipbox-state).
+std::string state_xml(std::chrono::steady_clock::time_point started) {
+  const auto uptime =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
+  return std::string("<state xmlns=\"urn:sipbox:yang:sipbox-state\"><version>") + sipbox::kVersion +
+         "</version><uptime-seconds>" + std::to_string(uptime) + "</uptime-seconds></state>";
+}
+
+int run(const app::DaemonOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  auto lock = app::DataDirLock::acquire(options.data_dir);
+  if (!lock) {
+    spdlog::error("{}", lock.error().message);
+    return 1;
+  }
+  auto store = config::ConfigStore::open({options.data_dir, app::yang_dirs(options.yang_dir)});
+  if (!store) {
+    spdlog::error("configuration: {}", store.error().message);
+    return 1;
+  }
+  const config::Snapshot running = (*store)->running();
+  const std::string address =
+      setting<std::string>(options.bind, running, "/sipbox-system:system/listeners/bind-address", "0.0.0.0");
+  const auto http_port =
+      setting<std::uint16_t>(options.http_port, running, "/sipbox-system:system/listeners/http-port", 8080);
+  const auto netconf_port =
+      setting<std::uint16_t>(options.netconf_port, running, "/sipbox-system:system/listeners/netconf-port", 830);
+
+  boost::asio::io_context io;
+  auto control = app::ControlServer::start(io, **store, options.data_dir / app::kControlSocketName);
+  if (!control) {
+    spdlog::error("{}", control.error().message);
     return 1;
   }
 
-  boost::asio::io_context io;
+  sipbox::web::HttpServer http;
+  if (http_port != 0) {
+    sipbox::web::add_restconf(http, **store);
+    auto bound = http.start(io, address, http_port);
+    if (!bound) {
+      spdlog::error("HTTP on {}:{}: {}", address, http_port, bound.error().message);
+      return 1;
+    }
+    spdlog::info("HTTP (RESTCONF) on {}:{}", address, *bound);
+  }
+
+  std::unique_ptr<config::NetconfServer> netconf;
+  if (netconf_port != 0) {
+    config::NetconfOptions netconf_options;
+    netconf_options.address = address;
+    netconf_options.port = netconf_port;
+    netconf_options.host_key = options.data_dir / "netconf_host_key";
+    auto server = config::NetconfServer::start(**store, netconf_options);
+    if (!server) {
+      spdlog::error("NETCONF on {}:{}: {}", address, netconf_port, server.error().message);
+      return 1;
+    }
+    netconf = std::move(*server);
+    netconf->set_state_provider([started] { return state_xml(started); });
+    spdlog::info("NETCONF over SSH on {}:{}", address, netconf_port);
+  }
+
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
-  signals.async_wait([&io](const boost::system::error_code& error, int signal) {
+  signals.async_wait([&](const boost::system::error_code& error, int signal) {
     if (!error) spdlog::info("signal {} received, stopping", signal);
+    http.stop();
     io.stop();
   });
 
-  spdlog::info("sipboxd {} started (data dir {})", sipbox::kVersion, std::filesystem::absolute(data_dir).string());
+  spdlog::info("sipboxd {} started (data dir {})", sipbox::kVersion,
+               std::filesystem::absolute(options.data_dir).string());
   io.run();
+  if (netconf) netconf->stop();
+  control->reset();
   spdlog::info("sipboxd stopped");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"sipboxd: the sipbox SIP communication server"};
+  app::DaemonOptions options;
+  app::add_daemon_options(cli, options);
+  cli.set_version_flag("--version", sipbox::kVersion);
+  CLI11_PARSE(cli, argc, argv);
+  return run(options);
 }

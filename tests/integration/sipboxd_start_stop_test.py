@@ -14,7 +14,8 @@ with tempfile.TemporaryDirectory() as tmp:
     data_dir = os.path.join(tmp, "data")
     log_path = os.path.join(tmp, "sipboxd.log")
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sipboxd, "--data-dir", data_dir], stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sipboxd, "--data-dir", data_dir, "--bind", "127.0.0.1", "--http-port", "0",
+                                 "--netconf-port", "0"], stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and b"started" not in open(log_path, "rb").read():

@@ -1,0 +1,176 @@
+#include "app/config_access.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "app/control_protocol.h"
+#include "app/data_dir_lock.h"
+
+namespace sipbox::app {
+namespace {
+
+// Session ids of the local tool; the daemon numbers its own.
+constexpr std::uint32_t kLocalSession = 1;
+
+std::string login_name() {
+  const char* user = std::getenv("USER");
+  return user != nullptr ? user : "cli";
+}
+
+class LocalAccess final : public ConfigAccess {
+ public:
+  LocalAccess(DataDirLock lock, std::unique_ptr<config::ConfigStore> store)
+      : lock_(std::move(lock)), store_(std::move(store)), session_{kLocalSession, login_name(), "cli"} {}
+
+  config::ConfigResult<std::string> get(std::string_view xpath, config::Encoding encoding,
+                                        config::WithDefaults with_defaults) override {
+    return store_->get_config(config::Datastore::Running, encoding, xpath, with_defaults);
+  }
+  config::ConfigResult<void> set(std::string_view xpath, std::string_view value) override {
+    return store_->set_leaf(session_, xpath, value);
+  }
+  config::ConfigResult<void> merge(std::string_view data, config::Encoding encoding) override {
+    return store_->edit_config(session_, config::Datastore::Running, data, encoding);
+  }
+  config::ConfigResult<void> remove(std::string_view xpath) override {
+    return store_->edit_path(session_, config::Datastore::Running, xpath, config::ConfigStore::PathEdit::Delete, "",
+                             config::Encoding::Json);
+  }
+  config::ConfigResult<void> replace(std::string_view data, config::Encoding encoding) override {
+    return store_->replace_running(session_, data, encoding);
+  }
+  config::ConfigResult<void> validate(std::string_view data, config::Encoding encoding) override {
+    return store_->validate_text(data, encoding);
+  }
+  config::ConfigResult<std::vector<config::Change>> diff(std::string_view data, config::Encoding encoding) override {
+    return store_->diff(data, encoding);
+  }
+
+ private:
+  DataDirLock lock_;
+  std::unique_ptr<config::ConfigStore> store_;
+  config::Session session_;
+};
+
+class RemoteAccess final : public ConfigAccess {
+ public:
+  explicit RemoteAccess(int fd) : fd_(fd) {}
+  ~RemoteAccess() override { ::close(fd_); }
+
+  config::ConfigResult<std::string> get(std::string_view xpath, config::Encoding encoding,
+                                        config::WithDefaults with_defaults) override {
+    auto r = call({{"op", "get"}, {"xpath", xpath}, {"encoding", encoding_name(encoding)},
+                   {"with_defaults", with_defaults_name(with_defaults)}});
+    if (!r) return Unexpected<config::ConfigError>{r.error()};
+    return r->value("data", std::string());
+  }
+  config::ConfigResult<void> set(std::string_view xpath, std::string_view value) override {
+    return done(call({{"op", "set"}, {"xpath", xpath}, {"value", value}}));
+  }
+  config::ConfigResult<void> merge(std::string_view data, config::Encoding encoding) override {
+    return done(call({{"op", "merge"}, {"data", data}, {"encoding", encoding_name(encoding)}}));
+  }
+  config::ConfigResult<void> remove(std::string_view xpath) override {
+    return done(call({{"op", "delete"}, {"xpath", xpath}}));
+  }
+  config::ConfigResult<void> replace(std::string_view data, config::Encoding encoding) override {
+    return done(call({{"op", "replace"}, {"data", data}, {"encoding", encoding_name(encoding)}}));
+  }
+  config::ConfigResult<void> validate(std::string_view data, config::Encoding encoding) override {
+    return done(call({{"op", "validate"}, {"data", data}, {"encoding", encoding_name(encoding)}}));
+  }
+  config::ConfigResult<std::vector<config::Change>> diff(std::string_view data, config::Encoding encoding) override {
+    auto r = call({{"op", "diff"}, {"data", data}, {"encoding", encoding_name(encoding)}});
+    if (!r) return Unexpected<config::ConfigError>{r.error()};
+    std::vector<config::Change> changes;
+    for (const auto& c : r->value("data", nlohmann::json::array())) {
+      config::Change change;
+      const std::string op = c.value("op", "");
+      change.kind = op == "create" ? config::Change::Kind::Create
+                    : op == "delete" ? config::Change::Kind::Delete
+                                     : config::Change::Kind::Replace;
+      change.path = c.value("path", "");
+      change.old_value = c.value("old", "");
+      change.new_value = c.value("new", "");
+      changes.push_back(std::move(change));
+    }
+    return changes;
+  }
+
+ private:
+  static config::ConfigResult<void> done(const config::ConfigResult<nlohmann::json>& r) {
+    if (!r) return Unexpected<config::ConfigError>{r.error()};
+    return {};
+  }
+
+  config::ConfigResult<nlohmann::json> call(nlohmann::json request) {
+    request["user"] = login_name();
+    const std::string line = request.dump() + "\n";
+    for (std::size_t sent = 0; sent < line.size();) {
+      const ssize_t n = ::send(fd_, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return config::config_fail("operation-failed", "lost the connection to sipboxd");
+      sent += static_cast<std::size_t>(n);
+    }
+    std::string reply;
+    char buf[65536];
+    while (reply.find('\n') == std::string::npos) {
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return config::config_fail("operation-failed", "sipboxd closed the control connection");
+      reply.append(buf, static_cast<std::size_t>(n));
+    }
+    auto json = nlohmann::json::parse(reply.substr(0, reply.find('\n')), nullptr, false);
+    if (json.is_discarded()) return config::config_fail("operation-failed", "sipboxd sent a malformed reply");
+    if (!json.value("ok", false)) return Unexpected<config::ConfigError>{error_from_json(json.value("error", nlohmann::json::object()))};
+    return json;
+  }
+
+  int fd_;
+};
+
+// Connects to a running daemon's control socket; -1 when none answers.
+int connect_control(const std::filesystem::path& data_dir) {
+  const std::string path = (data_dir / kControlSocketName).string();
+  sockaddr_un addr{};
+  if (path.size() >= sizeof addr.sun_path) return -1;
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+std::vector<std::filesystem::path> yang_dirs(const std::string& override) {
+  if (!override.empty()) return {override};
+  return {SIPBOX_YANG_DIR};
+}
+
+Result<std::unique_ptr<ConfigAccess>> open_config_access(const std::filesystem::path& data_dir,
+                                                         const std::vector<std::filesystem::path>& yang) {
+  if (const int fd = connect_control(data_dir); fd >= 0) return std::unique_ptr<ConfigAccess>(new RemoteAccess(fd));
+  auto lock = DataDirLock::acquire(data_dir);
+  if (!lock) return fail(lock.error().message + " (sipboxd starting or stopping? try again)");
+  auto store = config::ConfigStore::open({data_dir, yang});
+  if (!store) return fail(store.error().message);
+  return std::unique_ptr<ConfigAccess>(new LocalAccess(std::move(*lock), std::move(*store)));
+}
+
+std::string describe(const config::ConfigError& error) {
+  std::string out = error.tag;
+  if (!error.path.empty()) out += " at " + error.path;
+  if (!error.message.empty()) out += ": " + error.message;
+  if (!error.app_tag.empty()) out += " (" + error.app_tag + ")";
+  return out;
+}
+
+}  // namespace sipbox::app

@@ -1,0 +1,34 @@
+// The control socket (DIR/control.sock, mode 0600) through which the sipbox tool
+// reaches a running sipboxd: one JSON object per line each way. Access is whoever may
+// open the socket file, i.e. the data directory's owner.
+//
+// Request:  {"op": "get"|"set"|"merge"|"delete"|"replace"|"validate"|"diff",
+//            "xpath": "...", "value": "...", "data": "...", "encoding": "xml"|"json",
+//            "with_defaults": "explicit"|"report-all"|"report-all-tagged"|"trim", "user": "..."}
+// Response: {"ok": true, "data": "..."} or {"ok": false, "error": {tag, type, path, message, app_tag}}
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "config/config.h"
+
+namespace sipbox::app {
+
+constexpr const char* kControlSocketName = "control.sock";
+
+nlohmann::json error_to_json(const config::ConfigError& error);
+config::ConfigError error_from_json(const nlohmann::json& json);
+
+std::string encoding_name(config::Encoding encoding);
+config::Encoding encoding_from_name(const std::string& name);
+std::string with_defaults_name(config::WithDefaults mode);
+config::WithDefaults with_defaults_from_name(const std::string& name);
+
+nlohmann::json changes_to_json(const std::vector<config::Change>& changes);
+
+// Executes one control request against the store (the daemon's side).
+nlohmann::json execute_control_request(config::ConfigStore& store, const nlohmann::json& request,
+                                       std::uint32_t session_id);
+
+}  // namespace sipbox::app
