@@ -16,6 +16,7 @@
 #include "app/control_server.h"
 #include "app/daemon_options.h"
 #include "app/data_dir_lock.h"
+#include "app/log_level.h"
 #include "base/version.h"
 #include "config/config.h"
 #include "config/netconf_server.h"
@@ -60,6 +61,9 @@ int run(const app::DaemonOptions& options) {
     return 1;
   }
   const config::Snapshot running = (*store)->running();
+  app::LogLevelApplier log_level;
+  app::LogLevelApplier::apply_now(running);
+  (*store)->add_applier(std::string(app::LogLevelApplier::kSubtree), &log_level);
   const std::string address =
       setting<std::string>(options.bind, running, "/sipbox-system:system/listeners/bind-address", "0.0.0.0");
   const auto http_port =

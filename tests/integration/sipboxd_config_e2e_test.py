@@ -123,6 +123,11 @@ with tempfile.TemporaryDirectory() as tmp:
             check("<sip-port>5073</sip-port>" in reply.data_xml, "NETCONF sees the CLI edit")
             state = m.get(filter=("xpath", ({"st": "urn:sipbox:yang:sipbox-state"}, "/st:state"))).data_xml
             check("<uptime-seconds>" in state, "NETCONF <get> carries sipbox-state")
+        # A module applies its setting live: the log level.
+        check(cli("config", "set", "/sipbox-system:system/log-level", "debug").returncode == 0, "set log-level")
+        log.flush()
+        check(b"log level is now debug" in open(os.path.join(tmp, "sipboxd.log"), "rb").read(),
+              "the daemon applied the new log level without a restart")
         code, _ = curl("GET", "/restconf/data/sipbox-system:system", user="admin:wrong")
         check(code == 401, "RESTCONF refuses a wrong password")
     finally:
