@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 namespace sipbox::sip::lexer {
 
@@ -181,6 +182,22 @@ constexpr bool parse_decimal(std::string_view s, std::uint64_t& out) {
   }
   out = v;
   return true;
+}
+
+// The space-separated fields of an SDP line or attribute value (runs of spaces count once).
+inline std::vector<std::string_view> split_on_spaces(std::string_view value) {
+  std::vector<std::string_view> fields;
+  std::size_t i = 0;
+  while (i < value.size()) {
+    if (value[i] == ' ') {
+      ++i;
+      continue;
+    }
+    const std::size_t end = value.find(' ', i) < value.size() ? value.find(' ', i) : value.size();
+    fields.push_back(value.substr(i, end - i));
+    i = end;
+  }
+  return fields;
 }
 
 }  // namespace sipbox::sip::lexer

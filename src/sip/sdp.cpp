@@ -37,21 +37,6 @@ bool parse_number(std::string_view s, std::uint64_t& out) { return lexer::parse_
 
 // Fields of a structured line, split at runs of spaces (RFC 8866 says one space; some
 // user agents send more, or a trailing one).
-std::vector<std::string_view> split_fields(std::string_view value) {
-  std::vector<std::string_view> fields;
-  std::size_t i = 0;
-  while (i < value.size()) {
-    if (value[i] == ' ') {
-      ++i;
-      continue;
-    }
-    const std::size_t end = std::min(value.find(' ', i), value.size());
-    fields.push_back(value.substr(i, end - i));
-    i = end;
-  }
-  return fields;
-}
-
 std::string join(const std::vector<std::string_view>& fields, std::size_t from = 0) {
   std::string out;
   for (std::size_t i = from; i < fields.size(); ++i) {
@@ -79,7 +64,7 @@ bool valid_ip6_field(std::string_view s) {
 // RFC 8866 5.7: IP4 <addr>[/<ttl>[/<count>]], IP6 <addr>[/<count>]; other address types
 // are kept as written.
 Result<SdpConnection> parse_connection(std::string_view value) {
-  const auto f = split_fields(value);
+  const auto f = lexer::split_on_spaces(value);
   if (f.size() != 3) return fail("c= line needs 3 fields");
   SdpConnection c;
   if (!is_token(f[0]) || !is_token(f[1])) return fail("c= line has a bad network or address type");
@@ -112,7 +97,7 @@ Result<SdpConnection> parse_connection(std::string_view value) {
 }
 
 Result<SdpOrigin> parse_origin(std::string_view value) {
-  const auto f = split_fields(value);
+  const auto f = lexer::split_on_spaces(value);
   if (f.size() != 6) return fail("o= line needs 6 fields");
   if (!is_non_ws(f[0])) return fail("o= line has a bad username");
   if (!is_digits(f[1])) return fail("o= line has a bad session id");
@@ -124,7 +109,7 @@ Result<SdpOrigin> parse_origin(std::string_view value) {
 }
 
 Result<SdpBandwidth> parse_bandwidth(std::string_view value) {
-  const auto f = split_fields(value);
+  const auto f = lexer::split_on_spaces(value);
   if (f.size() != 1) return fail("b= line must be <type>:<bandwidth>");
   const auto colon = f[0].find(':');
   if (colon == std::string_view::npos || !is_token(f[0].substr(0, colon))) return fail("b= line has a bad type");
@@ -134,7 +119,7 @@ Result<SdpBandwidth> parse_bandwidth(std::string_view value) {
 }
 
 Result<SdpTiming> parse_timing(std::string_view value) {
-  const auto f = split_fields(value);
+  const auto f = lexer::split_on_spaces(value);
   if (f.size() != 2) return fail("t= line needs a start and a stop time");
   SdpTiming t;
   if (!parse_number(f[0], t.start)) return fail("t= line has a bad start time");
@@ -144,7 +129,7 @@ Result<SdpTiming> parse_timing(std::string_view value) {
 
 // m=<media> <port>[/<count>] <proto> <fmt> ...
 Result<SdpMedia> parse_media_line(std::string_view value) {
-  const auto f = split_fields(value);
+  const auto f = lexer::split_on_spaces(value);
   if (f.size() < 4) return fail("m= line needs media, port, protocol and formats");
   SdpMedia m;
   if (!is_token(f[0])) return fail("m= line has a bad media type");
@@ -271,7 +256,7 @@ Status SdpParser::session_line(char type, std::string_view value) {
       return append(parse_timing(value), sdp_.timings);
     case 'r': {
       if (!seen_t_) return fail("r= line before any t= line");
-      const auto f = split_fields(value);
+      const auto f = lexer::split_on_spaces(value);
       if (f.size() < 3 || !std::all_of(f.begin(), f.end(), is_typed_time)) return fail("r= line has bad times");
       sdp_.timings.back().repeats.push_back(join(f));
       return {};
@@ -279,7 +264,7 @@ Status SdpParser::session_line(char type, std::string_view value) {
     case 'z': {
       if (!seen_t_) return fail("z= line before any t= line");
       if (sdp_.timings.back().zone) return fail("second z= line for one t= line");
-      const auto f = split_fields(value);
+      const auto f = lexer::split_on_spaces(value);
       bool ok = !f.empty() && f.size() % 2 == 0;
       for (std::size_t i = 0; ok && i < f.size(); i += 2) {
         const std::string_view offset = f[i + 1].starts_with('-') ? f[i + 1].substr(1) : f[i + 1];

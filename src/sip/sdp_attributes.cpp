@@ -14,21 +14,6 @@ namespace {
 
 using lexer::is_digit;
 
-// The space-separated words of an attribute value.
-std::vector<std::string_view> words(std::string_view value) {
-  std::vector<std::string_view> out;
-  for (std::size_t i = 0; i < value.size();) {
-    if (value[i] == ' ') {
-      ++i;
-      continue;
-    }
-    const std::size_t end = std::min(value.find(' ', i), value.size());
-    out.push_back(value.substr(i, end - i));
-    i = end;
-  }
-  return out;
-}
-
 bool is_token_text(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), lexer::is_token); }
 
 // Decimal with an optional fraction, greater than zero (RFC 8866 9 non-zero-int-or-real).
@@ -229,7 +214,7 @@ std::vector<SdpCrypto> SdpMedia::crypto() const {
   std::vector<SdpCrypto> out;
   for (const SdpAttribute& a : attributes) {
     if (a.name != "crypto") continue;
-    const auto f = words(a.value);
+    const auto f = lexer::split_on_spaces(a.value);
     std::uint64_t tag = 0;
     // RFC 4568 9.1: tag = 1*9DIGIT; key-params start with a method ("inline:").
     if (f.size() < 3 || f[0].size() > 9 || !lexer::parse_decimal(f[0], tag) || !is_token_text(f[1]) ||

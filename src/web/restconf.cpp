@@ -355,15 +355,22 @@ Response Restconf::get_data(const Request& request, Context& ctx, const ApiPath&
   return Response{200, content_type(ctx.out), std::move(body), {}, false};
 }
 
+// RFC 8040 4.5, 4.6.1: a PUT or PATCH body is the target resource itself.
+std::optional<Response> Restconf::check_body_is_target(const Context& ctx, const ApiPath& target) const {
+  const auto member = single_member(*ctx.json);
+  if (!member || member->name != target.name || (!member->module.empty() && member->module != target.module)) {
+    return error_response("invalid-value",
+                          "the body must hold exactly the target node " + target.module + ":" + target.name, ctx.out,
+                          0, target.xpath);
+  }
+  return std::nullopt;
+}
+
 Response Restconf::put_data(const Request& request, Context& ctx, const ApiPath& target) {
   if (ctx.json && !target.is_datastore()) {
     // RFC 8040 4.5: the body is the target resource itself, with the same key values.
+    if (auto refused = check_body_is_target(ctx, target)) return *refused;
     const auto member = single_member(*ctx.json);
-    if (!member || member->name != target.name || (!member->module.empty() && member->module != target.module)) {
-      return error_response("invalid-value",
-                            "the body must hold exactly the target node " + target.module + ":" + target.name, ctx.out,
-                            0, target.xpath);
-    }
     if (target.instance && target.node.kind == SchemaNode::Kind::List) {
       const Json* entry = list_entry(*member->value);
       if (entry == nullptr) {
@@ -393,12 +400,7 @@ Response Restconf::patch_data(const Request& request, Context& ctx, const ApiPat
     return error_response("data-missing", "no data at " + target.xpath, ctx.out, 404, target.xpath);
   }
   if (ctx.json && !target.is_datastore()) {
-    const auto member = single_member(*ctx.json);
-    if (!member || member->name != target.name || (!member->module.empty() && member->module != target.module)) {
-      return error_response("invalid-value",
-                            "the body must hold exactly the target node " + target.module + ":" + target.name, ctx.out,
-                            0, target.xpath);
-    }
+    if (auto refused = check_body_is_target(ctx, target)) return *refused;
   }
   auto done = store_.edit_path(ctx.session, config::Datastore::Running, target.xpath,
                                config::ConfigStore::PathEdit::Merge, body_of(request, ctx, target), ctx.in);

@@ -26,6 +26,7 @@ class Restconf {
   struct Context;
   Response data(const Request& request, Context& ctx);
   Response get_data(const Request& request, Context& ctx, const ApiPath& target);
+  std::optional<Response> check_body_is_target(const Context& ctx, const ApiPath& target) const;
   Response put_data(const Request& request, Context& ctx, const ApiPath& target);
   Response patch_data(const Request& request, Context& ctx, const ApiPath& target);
   Response post_data(const Request& request, Context& ctx, const ApiPath& target, std::string_view encoded_path);
