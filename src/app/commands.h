@@ -22,4 +22,7 @@ void add_config_command(CLI::App& app, const GlobalOptions& global, int& exit_co
 // sipbox user add|del|list and sipbox admin add
 void add_account_commands(CLI::App& app, const GlobalOptions& global, int& exit_code);
 
+// sipbox emodel --codec C --loss P --burst-ratio B --delay-ms T [--model g107] [--json]
+void add_emodel_command(CLI::App& app, int& exit_code);
+
 }  // namespace sipbox::app

@@ -10,6 +10,7 @@
 
 #include "app/control_protocol.h"
 #include "app/data_dir_lock.h"
+#include "quality/quality.h"
 
 namespace sipbox::app {
 namespace {
@@ -148,7 +149,41 @@ int connect_control(const std::filesystem::path& data_dir) {
   return fd;
 }
 
+// RFC 7951 6.1: decimal64 values are JSON strings.
+std::string decimal1(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", value);
+  return buf;
+}
+
+Status seed_codecs(config::ConfigStore& store) {
+  nlohmann::json codecs = nlohmann::json::array();
+  const quality::CodecTable defaults = quality::CodecTable::g113_defaults();
+  for (const quality::CodecImpairment& c : defaults.entries()) {
+    nlohmann::json entry{{"name", c.name}, {"ie", decimal1(c.ie)}, {"bpl", decimal1(c.bpl)}};
+    if (c.payload_type) entry["payload-type"] = *c.payload_type;
+    if (!c.description.empty()) entry["description"] = c.description;
+    codecs.push_back(std::move(entry));
+  }
+  const nlohmann::json edit{{"sipbox-media:media", {{"monitoring", {{"codec", codecs}}}}}};
+  auto r = store.edit_config({0, "sipbox", "first-start"}, config::Datastore::Running, edit.dump(),
+                             config::Encoding::Json);
+  if (!r) return fail("seeding the codec table: " + describe(r.error()));
+  return {};
+}
+
 }  // namespace
+
+Result<std::unique_ptr<config::ConfigStore>> open_store(const std::filesystem::path& data_dir,
+                                                       const std::vector<std::filesystem::path>& yang) {
+  const bool fresh = !std::filesystem::exists(data_dir / "running.xml");
+  auto store = config::ConfigStore::open({data_dir, yang});
+  if (!store) return Unexpected<Error>{store.error()};
+  if (fresh) {
+    if (auto seeded = seed_codecs(**store); !seeded) return Unexpected<Error>{seeded.error()};
+  }
+  return store;
+}
 
 std::vector<std::filesystem::path> yang_dirs(const std::string& override) {
   if (!override.empty()) return {override};
@@ -160,7 +195,7 @@ Result<std::unique_ptr<ConfigAccess>> open_config_access(const std::filesystem::
   if (const int fd = connect_control(data_dir); fd >= 0) return std::unique_ptr<ConfigAccess>(new RemoteAccess(fd));
   auto lock = DataDirLock::acquire(data_dir);
   if (!lock) return fail(lock.error().message + " (sipboxd starting or stopping? try again)");
-  auto store = config::ConfigStore::open({data_dir, yang});
+  auto store = open_store(data_dir, yang);
   if (!store) return fail(store.error().message);
   return std::unique_ptr<ConfigAccess>(new LocalAccess(std::move(*lock), std::move(*store)));
 }

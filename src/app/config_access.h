@@ -30,6 +30,12 @@ class ConfigAccess {
 // Where sipbox's YANG modules are: `override` when given, else the source tree's yang/.
 std::vector<std::filesystem::path> yang_dirs(const std::string& override);
 
+// Opens the configuration of a data directory. A configuration created here for the
+// first time is seeded with what YANG cannot default: the codec impairment table of
+// ITU-T G.113 Appendix I (sipbox-media monitoring/codec).
+Result<std::unique_ptr<config::ConfigStore>> open_store(const std::filesystem::path& data_dir,
+                                                       const std::vector<std::filesystem::path>& yang);
+
 Result<std::unique_ptr<ConfigAccess>> open_config_access(const std::filesystem::path& data_dir,
                                                          const std::vector<std::filesystem::path>& yang);
 

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   sipbox::app::add_parse_command(app, exit_code);
   sipbox::app::add_config_command(app, global, exit_code);
   sipbox::app::add_account_commands(app, global, exit_code);
+  sipbox::app::add_emodel_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -55,7 +55,7 @@ int run(const app::DaemonOptions& options) {
     spdlog::error("{}", lock.error().message);
     return 1;
   }
-  auto store = config::ConfigStore::open({options.data_dir, app::yang_dirs(options.yang_dir)});
+  auto store = app::open_store(options.data_dir, app::yang_dirs(options.yang_dir));
   if (!store) {
     spdlog::error("configuration: {}", store.error().message);
     return 1;

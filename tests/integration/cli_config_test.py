@@ -29,6 +29,10 @@ def cli(data_dir, *args, stdin=None):
 
 def exercise(data_dir, label):
     """The same checks whether or not the daemon runs."""
+    # A new configuration carries the G.113 codec table (YANG cannot default list entries).
+    r = cli(data_dir, "config", "get", "/sipbox-media:media/monitoring/codec[name='PCMU']", "--json")
+    codec = json.loads(r.stdout)["sipbox-media:media"]["monitoring"]["codec"][0] if r.returncode == 0 else {}
+    check(codec.get("bpl") == "25.1" and codec.get("payload-type") == 0, f"{label}: codec table seeded ({r.stdout})")
     r = cli(data_dir, "config", "set", PORT, "5070")
     check(r.returncode == 0, f"{label}: set port ({r.stderr})")
     r = cli(data_dir, "config", "get", PORT)

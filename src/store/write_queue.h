@@ -1,0 +1,58 @@
+// Internal: the asynchronous, batched writer shared by every backend.
+//
+// Producers (SIP workers) push operations into one FIFO under a mutex held only for a
+// push_back; the writer thread takes up to max_batch operations at a time (waiting up to
+// max_batch_delay for a batch to fill, unless someone is flushing) and hands them to the
+// backend as one transaction. One FIFO, not one per producer, because order matters
+// across threads: an upsert and a later remove of the same contact must land in that
+// order.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "store/backend.h"
+
+namespace sipbox::store {
+
+class WriteQueue {
+ public:
+  WriteQueue(Backend& backend, const StoreOptions& options);
+  ~WriteQueue();  // stop(0): whatever is not written by then is reported lost
+  WriteQueue(const WriteQueue&) = delete;
+  WriteQueue& operator=(const WriteQueue&) = delete;
+
+  // Never fails; blocks only while the queue is above the high watermark.
+  void push(Op op);
+  Status flush(std::chrono::milliseconds timeout);
+  // Flushes up to the timeout, then stops the writer. Idempotent.
+  Status stop(std::chrono::milliseconds timeout);
+  StoreStats stats() const;
+
+ private:
+  void run();
+  void commit(std::vector<Op>& batch, std::unique_lock<std::mutex>& lock);
+
+  Backend& backend_;
+  const StoreOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;   // writer: work arrived, flush requested, stop
+  std::condition_variable space_cv_;  // producers: queue went below the watermark
+  std::condition_variable done_cv_;   // flushers: committed_ advanced
+  std::deque<Op> pending_;
+  std::uint64_t enqueued_ = 0;   // sequence number of the last accepted operation
+  std::uint64_t completed_ = 0;  // operations written or rejected, in FIFO order
+  int flushers_ = 0;             // threads waiting in flush(): do not wait to fill a batch
+  bool stopping_ = false;        // drain what is queued, then exit
+  bool abandon_ = false;         // give up retrying (stop timed out)
+  bool stopped_ = false;
+  StoreStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace sipbox::store
