@@ -8,23 +8,14 @@
 #include <charconv>
 #include <vector>
 
+#include "base/hex.h"
+
 namespace sipbox::config {
 namespace {
 
 constexpr int kIterations = 60000;  // ~30 ms per check on this class of machine
 constexpr std::size_t kSaltBytes = 16;
 constexpr std::size_t kKeyBytes = 32;
-
-std::string to_hex(const unsigned char* data, std::size_t size) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (std::size_t i = 0; i < size; ++i) {
-    out.push_back(kHex[data[i] >> 4]);
-    out.push_back(kHex[data[i] & 0x0f]);
-  }
-  return out;
-}
 
 bool from_hex(std::string_view hex, std::vector<unsigned char>& out) {
   if (hex.size() % 2 != 0) return false;

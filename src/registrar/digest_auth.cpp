@@ -8,19 +8,10 @@
 #include <algorithm>
 #include <charconv>
 
+#include "base/hex.h"
+
 namespace sipbox::registrar {
 namespace {
-
-std::string hex(const unsigned char* data, std::size_t size) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (std::size_t i = 0; i < size; ++i) {
-    out.push_back(kHex[data[i] >> 4]);
-    out.push_back(kHex[data[i] & 0x0f]);
-  }
-  return out;
-}
 
 bool parse_hex(std::string_view text, std::uint64_t& out) {
   if (text.empty() || text.size() > 16) return false;
@@ -52,14 +43,14 @@ std::string NonceManager::mac(std::string_view text) const {
   unsigned int size = 0;
   HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()), reinterpret_cast<const unsigned char*>(text.data()),
        text.size(), digest, &size);
-  return hex(digest, std::min<unsigned int>(size, 16));
+  return to_hex(digest, std::min<unsigned int>(size, 16));
 }
 
 std::string NonceManager::issue(Clock::time_point now) {
   unsigned char random[8];
   RAND_bytes(random, sizeof random);
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  std::string body = std::to_string(seconds) + "." + hex(random, sizeof random);
+  std::string body = std::to_string(seconds) + "." + to_hex(random, sizeof random);
   return body + "." + mac(body);
 }
 

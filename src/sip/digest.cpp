@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include "base/hex.h"
 #include "sip/lexer.h"
 
 namespace sipbox::sip {
@@ -12,14 +13,7 @@ std::string hex_hash(DigestAlgorithm algorithm, std::string_view text) {
   unsigned int size = 0;
   EVP_Digest(text.data(), text.size(), digest, &size, algorithm == DigestAlgorithm::Md5 ? EVP_md5() : EVP_sha256(),
              nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (unsigned int i = 0; i < size; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0x0f]);
-  }
-  return out;
+  return to_hex(digest, size);
 }
 
 std::string join(std::initializer_list<std::string_view> parts) {
