@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -58,6 +59,12 @@ using Adopt = std::function<ConnectionId(std::shared_ptr<Connection>, const Endp
 
 Result<std::shared_ptr<UdpListener>> open_udp(asio::io_context& io, Hub& hub, ListenerId id,
                                               const asio::ip::udp::endpoint& at);
+
+// A listening TCP socket (for TCP, TLS and WebSocket) that hands each accepted socket
+// to `on_accept` until close(), backing off 100 ms when accepting fails.
+using OnAccept = std::function<void(asio::ip::tcp::socket)>;
+Result<std::shared_ptr<Listener>> open_acceptor(asio::io_context& io, Hub& hub, const asio::ip::tcp::endpoint& at,
+                                                std::string_view label, OnAccept on_accept);
 
 // TLS server and client contexts (asio::ssl, stream.cpp only).
 struct TlsContexts;

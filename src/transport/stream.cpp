@@ -274,83 +274,19 @@ class StreamConnection final : public Connection {
 using TcpConnection = StreamConnection<tcp::socket>;
 using TlsConnection = StreamConnection<ssl::stream<tcp::socket>>;
 
-class StreamListener final : public Listener, public std::enable_shared_from_this<StreamListener> {
- public:
-  StreamListener(asio::io_context& io, Hub& hub, ListenerId id, std::shared_ptr<TlsContexts> tls, Adopt adopt)
-      : io_(io), acceptor_(io), retry_(io), hub_(&hub), id_(id), tls_(std::move(tls)), adopt_(std::move(adopt)) {}
-
-  Status open(const tcp::endpoint& at) {
-    boost::system::error_code ec;
-    acceptor_.open(at.protocol(), ec);
-    if (!ec && at.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(true), ec);
-    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec && hub_->settings().reuse_port) {
-      int one = 1;
-      if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
-        return fail("TCP " + at.address().to_string() + ": SO_REUSEPORT: " + std::strerror(errno));
-      }
-    }
-    if (!ec) acceptor_.bind(at, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return fail("TCP " + at.address().to_string() + ":" + std::to_string(at.port()) + ": " + ec.message());
-    return {};
-  }
-
-  void accept() {
-    acceptor_.async_accept([self = shared_from_this()](const boost::system::error_code& ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted || !self->hub_) return;
-      if (ec) {
-        // Out of descriptors and the like: retry shortly instead of spinning.
-        self->retry_.expires_after(std::chrono::milliseconds(100));
-        self->retry_.async_wait([self](const boost::system::error_code& e) {
-          if (!e && self->hub_) self->accept();
-        });
-        return;
-      }
-      if (self->tls_) {
-        auto conn = std::make_shared<TlsConnection>(self->io_, *self->hub_, self->adopt_, self->id_, std::move(socket),
-                                                    self->tls_->context);
-        conn->start_accepted();
-      } else {
-        auto conn = std::make_shared<TcpConnection>(self->io_, *self->hub_, self->adopt_, self->id_, std::move(socket));
-        conn->start_accepted();
-      }
-      self->accept();
-    });
-  }
-
-  Endpoint local() const override {
-    boost::system::error_code ec;
-    const auto ep = acceptor_.local_endpoint(ec);
-    return {ep.address(), ep.port()};
-  }
-
-  void close() override {
-    hub_ = nullptr;
-    boost::system::error_code ec;
-    acceptor_.close(ec);
-    retry_.cancel(ec);
-  }
-
- private:
-  asio::io_context& io_;
-  tcp::acceptor acceptor_;
-  asio::steady_timer retry_;
-  Hub* hub_;
-  ListenerId id_;
-  std::shared_ptr<TlsContexts> tls_;
-  Adopt adopt_;
-};
-
 }  // namespace
 
 Result<std::shared_ptr<Listener>> open_stream_listener(asio::io_context& io, Hub& hub, ListenerId id,
                                                        const tcp::endpoint& at, std::shared_ptr<TlsContexts> tls,
                                                        Adopt adopt) {
-  auto listener = std::make_shared<StreamListener>(io, hub, id, std::move(tls), std::move(adopt));
-  if (auto opened = listener->open(at); !opened) return Unexpected<Error>{opened.error()};
-  listener->accept();
-  return std::shared_ptr<Listener>(listener);
+  const std::string_view label = tls ? "TLS" : "TCP";
+  return open_acceptor(io, hub, at, label, [&io, &hub, id, tls, adopt](tcp::socket socket) {
+    if (tls) {
+      std::make_shared<TlsConnection>(io, hub, adopt, id, std::move(socket), tls->context)->start_accepted();
+    } else {
+      std::make_shared<TcpConnection>(io, hub, adopt, id, std::move(socket))->start_accepted();
+    }
+  });
 }
 
 std::shared_ptr<Connection> connect_stream(asio::io_context& io, Hub& hub, const Endpoint& to,

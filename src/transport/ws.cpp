@@ -169,66 +169,13 @@ class WsConnection final : public Connection {
   bool closed_ = false;
 };
 
-class WsListener final : public Listener, public std::enable_shared_from_this<WsListener> {
- public:
-  WsListener(asio::io_context& io, Hub& hub, ListenerId id, Adopt adopt)
-      : acceptor_(io), retry_(io), hub_(&hub), id_(id), adopt_(std::move(adopt)) {}
-
-  Status open(const tcp::endpoint& at) {
-    boost::system::error_code ec;
-    acceptor_.open(at.protocol(), ec);
-    if (!ec && at.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(true), ec);
-    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(at, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return fail("WS " + at.address().to_string() + ":" + std::to_string(at.port()) + ": " + ec.message());
-    return {};
-  }
-
-  void accept() {
-    acceptor_.async_accept([self = shared_from_this()](const boost::system::error_code& ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted || !self->hub_) return;
-      if (ec) {
-        self->retry_.expires_after(std::chrono::milliseconds(100));
-        self->retry_.async_wait([self](const boost::system::error_code& e) {
-          if (!e && self->hub_) self->accept();
-        });
-        return;
-      }
-      std::make_shared<WsConnection>(*self->hub_, self->adopt_, self->id_, std::move(socket))->start();
-      self->accept();
-    });
-  }
-
-  Endpoint local() const override {
-    boost::system::error_code ec;
-    const auto ep = acceptor_.local_endpoint(ec);
-    return {ep.address(), ep.port()};
-  }
-
-  void close() override {
-    hub_ = nullptr;
-    boost::system::error_code ec;
-    acceptor_.close(ec);
-    retry_.cancel(ec);
-  }
-
- private:
-  tcp::acceptor acceptor_;
-  asio::steady_timer retry_;
-  Hub* hub_;
-  ListenerId id_;
-  Adopt adopt_;
-};
-
 }  // namespace
 
 Result<std::shared_ptr<Listener>> open_ws_listener(asio::io_context& io, Hub& hub, ListenerId id,
                                                    const tcp::endpoint& at, Adopt adopt) {
-  auto listener = std::make_shared<WsListener>(io, hub, id, std::move(adopt));
-  if (auto opened = listener->open(at); !opened) return Unexpected<Error>{opened.error()};
-  listener->accept();
-  return std::shared_ptr<Listener>(listener);
+  return open_acceptor(io, hub, at, "WS", [&hub, id, adopt](tcp::socket socket) {
+    std::make_shared<WsConnection>(hub, adopt, id, std::move(socket))->start();
+  });
 }
 
 }  // namespace sipbox::transport::detail
