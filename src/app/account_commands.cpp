@@ -164,7 +164,8 @@ void add_account_commands(CLI::App& app, const GlobalOptions& global, int& exit_
   list->add_flag("--json", options->json_output, "JSON output");
   attach_action(list, options, global, exit_code, [](ConfigAccess& c, AccountOptions o) { return user_list(c, o); });
 
-  CLI::App* admin = app.add_subcommand("admin", "Administrator logins for the GUI, REST, RESTCONF and NETCONF");
+  CLI::App* admin = app.add_subcommand(
+      "admin", "Administrator logins for NETCONF and RESTCONF (the GUI and REST API will use the same)");
   admin->require_subcommand(1);
   CLI::App* admin_add_cmd = admin->add_subcommand("add", "Add an administrator login");
   admin_add_cmd->add_option("name", options->name, "Login name")->required();

@@ -9,7 +9,7 @@ void add_daemon_options(CLI::App& cli, DaemonOptions& o) {
   cli.add_option("--bind", o.bind, "Address every listener binds to, overriding the configuration (default 0.0.0.0)");
   cli.add_option("--sip-port", o.sip_port, "SIP port for UDP and TCP (TLS uses the next port)")
       ->check(CLI::Range(0, 65535));
-  cli.add_option("--http-port", o.http_port, "HTTP port: GUI, /api/v1, /restconf, /metrics (0 disables)")
+  cli.add_option("--http-port", o.http_port, "HTTP port: /restconf (GUI, /api/v1, /metrics to come) (0 disables)")
       ->check(CLI::Range(0, 65535));
   cli.add_option("--netconf-port", o.netconf_port, "NETCONF over SSH port (0 disables)")->check(CLI::Range(0, 65535));
   cli.add_option("--rtp-ports", o.rtp_ports, "RTP relay port range LO-HI")
