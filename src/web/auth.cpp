@@ -87,6 +87,7 @@ std::optional<AdminAccount> Authenticator::authenticate(std::string_view authori
   if (!credentials) return std::nullopt;
   auto account = lookup_ ? lookup_(credentials->user) : std::nullopt;
   if (!account || account->password_hash.empty()) {
+    ++slow_checks_;
     (void)config::verify_password(dummy_hash(), credentials->password);
     return std::nullopt;
   }
@@ -99,6 +100,7 @@ std::optional<AdminAccount> Authenticator::authenticate(std::string_view authori
     }
   }
   // The slow check runs outside the lock.
+  ++slow_checks_;
   if (!config::verify_password(account->password_hash, credentials->password)) return std::nullopt;
   std::lock_guard lock(mutex_);
   if (verified_.size() >= kMaxCached) verified_.clear();

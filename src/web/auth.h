@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -46,6 +47,9 @@ class Authenticator {
   // user, wrong password). Thread-safe.
   std::optional<AdminAccount> authenticate(std::string_view authorization_header);
 
+  // How many slow (PBKDF2) password checks ran: cached logins do not add to it.
+  std::size_t slow_checks() const { return slow_checks_.load(); }
+
  private:
   using Digest = std::array<unsigned char, 32>;
   struct Verified {
@@ -56,6 +60,7 @@ class Authenticator {
   AccountLookup lookup_;
   std::mutex mutex_;
   std::unordered_map<std::string, Verified> verified_;
+  std::atomic<std::size_t> slow_checks_{0};
 };
 
 }  // namespace sipbox::web
