@@ -2,6 +2,8 @@
 // (tests/unit/config/yang/sipbox-test.yang).
 #pragma once
 
+#include "tests/unit/temp_dir.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -15,21 +17,8 @@
 
 namespace sipbox::config::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sipbox-config-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
+using sipbox::test_support::TempDir;
 
- private:
-  std::filesystem::path path_;
-};
 
 inline std::string read_file(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);

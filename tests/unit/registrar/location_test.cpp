@@ -7,9 +7,12 @@
 
 #include "registrar_fixture.h"
 #include "store/store.h"
+#include "tests/unit/temp_dir.h"
 
 namespace sipbox::registrar::test {
 namespace {
+
+using test_support::TempDir;
 
 std::string aor_of(std::string_view text) {
   auto uri = sip::parse_uri(text);
@@ -96,21 +99,6 @@ TEST(Location, ContactListedTwiceInOneRequestIsOneBinding) {
   EXPECT_EQ(r.current[0].binding.expires_at, std::chrono::floor<std::chrono::seconds>(now) + 300s);  // the last wins
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sipbox-registrar-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data()) != nullptr ? pattern : std::string();
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 TEST_F(RegistrarTest, BindingsSurviveARestartThroughTheSqliteStore) {
   TempDir dir;

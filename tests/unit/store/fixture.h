@@ -2,6 +2,8 @@
 // records with every field set to something distinguishable.
 #pragma once
 
+#include "tests/unit/temp_dir.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -27,24 +29,10 @@ inline void PrintTo(const Ban& b, std::ostream* os) {
 
 namespace sipbox::store::test {
 
-class TempDir {
+// The shared temp dir, with the store's database file name.
+class TempDir : public sipbox::test_support::TempDir {
  public:
-  TempDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "sipbox-store-XXXXXX").string();
-    if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path db() const { return path_ / "sipbox.db"; }
-
- private:
-  std::filesystem::path path_;
+  std::filesystem::path db() const { return path() / "sipbox.db"; }
 };
 
 inline Time at(long long unix_seconds) { return Time(std::chrono::seconds(unix_seconds)); }

@@ -14,29 +14,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/unit/temp_dir.h"
 #include "transport_fixture.h"
 
 namespace sipbox::transport::test {
 namespace {
 
 namespace fs = std::filesystem;
+using sipbox::test_support::TempDir;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "sipbox-tls-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const char* name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 std::string read_all(const std::string& path) {
   std::ifstream in(path);
