@@ -8,7 +8,8 @@ through its ctrl_tcp module (netstring-framed JSON commands and events): REGISTE
 CALL_ESTABLISHED and CALL_CLOSED are the events asserted on. No sound card is used:
 the source is the aufile module reading a WAV this test writes, the player is ALSA's
 null device, and the sndfile module dumps the decoded audio for the media check.
-Everything runs in a network namespace of the test's own (netns.py).
+Everything runs in a network namespace of the test's own (netns.py). baresip runs with
+-s: on a failure the test prints each phone's SIP trace and the tail of sipboxd's log.
 
 usage: baresip_call_test.py SIPBOXD SIPBOX"""
 import array
@@ -166,7 +167,7 @@ snd_path {self.dumps}
         self.lock = threading.Lock()
         self.sock = None
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([BARESIP, "-f", self.dir], stdin=subprocess.DEVNULL, stdout=log,
+            self.proc = subprocess.Popen([BARESIP, "-s", "-f", self.dir], stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT)
 
     def connect(self):
@@ -376,7 +377,7 @@ def run(tmp):
         if failures:
             print("--- sipboxd log (tail) ---\n" + server_log()[-6000:])
             for phone in phones:
-                print(f"--- {phone.name} baresip log (tail) ---\n" + phone.log()[-6000:])
+                print(f"--- {phone.name} baresip log (tail) ---\n" + phone.log()[-20000:])
 
 
 if not os.access(BARESIP, os.X_OK):
