@@ -87,6 +87,11 @@ class Snapshot {
   std::optional<std::string> value(std::string_view xpath) const;
   // The values of every leaf or leaf-list entry matching `xpath`, in document order.
   std::vector<std::string> values(std::string_view xpath) const;
+  // Every list entry (or container) matching `xpath`, as its direct leaf children
+  // (defaults included) by name; leaf-lists appear once per entry, in order. For reading
+  // whole lists (users, domains) in one pass instead of one XPath per leaf.
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  std::vector<Fields> entries(std::string_view xpath) const;
   // The number of data nodes matching `xpath`.
   std::size_t count(std::string_view xpath) const;
   // The whole tree (or the subtree at `xpath`) printed in `encoding`.

@@ -46,6 +46,19 @@ std::vector<std::string> Snapshot::values(std::string_view xpath) const {
   return out;
 }
 
+std::vector<Snapshot::Fields> Snapshot::entries(std::string_view xpath) const {
+  std::vector<Fields> out;
+  for_each_match(impl_.get(), xpath, [&](const lyd_node* node) {
+    Fields& fields = out.emplace_back();
+    const lyd_node* child = nullptr;
+    LY_LIST_FOR(lyd_child(node), child) {
+      if (is_term(child)) fields.emplace_back(child->schema->name, lyd_get_value(child));
+    }
+    return true;
+  });
+  return out;
+}
+
 std::size_t Snapshot::count(std::string_view xpath) const {
   std::size_t n = 0;
   for_each_match(impl_.get(), xpath, [&](const lyd_node*) { return ++n, true; });

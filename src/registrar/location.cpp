@@ -199,6 +199,18 @@ std::vector<Registration> Location::lookup(std::string_view aor, Clock::time_poi
   return live(found->second, now);
 }
 
+std::vector<Registration> Location::nat_bindings(Clock::time_point now) const {
+  const store::Time now_s = seconds_of(now);
+  std::vector<Registration> out;
+  std::lock_guard lock(mutex_);
+  for (const auto& [aor, entries] : aors_)
+    for (const Entry& e : entries)
+      if (e.binding.expires_at > now_s && !connection_oriented(e.binding.received.transport) &&
+          differs_from_source(e.binding))
+        out.push_back(Registration{e.binding, true, true});
+  return out;
+}
+
 std::size_t Location::purge(Clock::time_point now) {
   const store::Time now_s = seconds_of(now);
   std::size_t removed = 0;

@@ -98,6 +98,10 @@ class Location {
   // Live bindings of `aor` (normalized), highest q first, then most recently updated.
   std::vector<Registration> lookup(std::string_view aor, Clock::time_point now) const;
 
+  // Live bindings registered over UDP from behind a NAT: the ones keep-alive pings go to
+  // (streams keep their own connection alive).
+  std::vector<Registration> nat_bindings(Clock::time_point now) const;
+
   // Removes bindings whose expiry has passed; the caller drives it from a timer.
   std::size_t purge(Clock::time_point now);
 

@@ -8,8 +8,8 @@
 namespace sipbox::registrar {
 namespace {
 
-using detail::lower;
-using detail::unfold;
+using sip::unfold;
+constexpr auto lower = [](std::string_view text) { return sip::ascii_lower(text); };
 
 bool has_token(const sip::Message& m, sip::HeaderId id, std::string_view token) {
   for (std::string_view v : m.values(id))
@@ -32,10 +32,21 @@ RegistrarStats Registrar::stats() const {
 Response Registrar::reject(const sip::Message& request, int status, std::string_view reason, Clock::time_point,
                            std::string_view extra_headers) {
   if (status != 401) ++counters_.rejected;
-  std::string text = detail::response_head(request, status, reason);
+  std::string text = sip::response_head(request, status, reason);
   text += extra_headers;
-  detail::finish(text);
+  sip::finish_response(text);
   return Response{status, std::string(reason), std::move(text)};
+}
+
+Ha1Lookup ha1_lookup(const Directory& directory, std::string domain) {
+  return [&directory, domain = std::move(domain)](std::string_view user, std::string_view,
+                                                  sip::DigestAlgorithm a) -> std::optional<std::string> {
+    auto record = directory.user(user, domain);
+    if (!record || !record->enabled) return std::nullopt;
+    const std::string& h = a == sip::DigestAlgorithm::Md5 ? record->ha1_md5 : record->ha1_sha256;
+    if (h.empty()) return std::nullopt;
+    return h;
+  };
 }
 
 Response Registrar::handle(const sip::Message& request, const Source& source, Clock::time_point now) {
@@ -60,13 +71,7 @@ Response Registrar::handle(const sip::Message& request, const Source& source, Cl
 
   // Step 3: authentication (RFC 3261 22, RFC 7616) against the domain's realm.
   const std::string realm = directory_.realm(domain);
-  const Ha1Lookup ha1 = [&](std::string_view user, std::string_view, sip::DigestAlgorithm a) -> std::optional<std::string> {
-    auto record = directory_.user(user, domain);
-    if (!record || !record->enabled) return std::nullopt;
-    const std::string& h = a == sip::DigestAlgorithm::Md5 ? record->ha1_md5 : record->ha1_sha256;
-    if (h.empty()) return std::nullopt;
-    return h;
-  };
+  const Ha1Lookup ha1 = ha1_lookup(directory_, domain);
   const auto verdict = auth_.verify(request, sip::HeaderId::Authorization, realm, ha1, now);
   switch (verdict.outcome) {
     case DigestAuthenticator::Outcome::Authenticated: break;
@@ -171,7 +176,7 @@ Response Registrar::handle(const sip::Message& request, const Source& source, Cl
   ++counters_.accepted;
 
   // Step 8: 200 with every current binding, its expiry, and Date.
-  std::string text = detail::response_head(request, 200, "OK");
+  std::string text = sip::response_head(request, 200, "OK");
   for (const Registration& r : result.current) text += "Contact: " + detail::contact_value(r, now) + "\r\n";
   // RFC 3327 5.3: Path echoed to a UA that supports it.
   if (!update.path.empty() && has_token(request, sip::HeaderId::Supported, "path"))
@@ -180,7 +185,7 @@ Response Registrar::handle(const sip::Message& request, const Source& source, Cl
   if (outbound) text += "Require: outbound\r\n";
   text += "Supported: path, outbound\r\n";
   text += "Date: " + detail::http_date(now) + "\r\n";
-  detail::finish(text);
+  sip::finish_response(text);
   return Response{200, "OK", std::move(text)};
 }
 

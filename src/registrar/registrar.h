@@ -34,6 +34,10 @@ class Directory {
   virtual std::optional<UserRecord> user(std::string_view user, std::string_view domain) const = 0;
 };
 
+// HA1 values of `domain`'s enabled users, for DigestAuthenticator::verify (REGISTER here,
+// proxied requests in the proxy). The Directory must outlive the returned function.
+Ha1Lookup ha1_lookup(const Directory& directory, std::string domain);
+
 // Mirrors `container registrar` in yang/sipbox-routing.yang (nonce-lifetime-seconds and
 // algorithms configure the NonceManager / DigestAuthenticator; nat-keepalive-seconds the
 // keep-alive sender).

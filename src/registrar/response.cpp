@@ -8,64 +8,6 @@
 
 namespace sipbox::registrar::detail {
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string unfold(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    const char c = value[i];
-    if (c == '\r' || c == '\n') {
-      // CRLF + whitespace (RFC 3261 7.3.1) is one SP.
-      while (i + 1 < value.size() && (value[i + 1] == '\r' || value[i + 1] == '\n' || value[i + 1] == ' ' ||
-                                      value[i + 1] == '\t'))
-        ++i;
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string response_head(const sip::Message& request, int status, std::string_view reason) {
-  std::string out = "SIP/2.0 " + std::to_string(status) + " ";
-  out += reason;
-  out += "\r\n";
-  auto copy = [&](const sip::HeaderField& field, std::string_view name) {
-    out += name;
-    out += ": ";
-    out += unfold(field.value);
-    out += "\r\n";
-  };
-  // Every Via field in order (RFC 3261 8.2.6.2), then From, To, Call-ID, CSeq.
-  for (const sip::HeaderField& field : request.headers())
-    if (field.id == sip::HeaderId::Via) copy(field, "Via");
-  if (const auto* from = request.header(sip::HeaderId::From)) copy(*from, "From");
-  if (const auto* to = request.header(sip::HeaderId::To)) {
-    out += "To: ";
-    out += unfold(to->value);
-    if (request.to().tag().empty()) {
-      // A tag derived from the request, so a retransmission gets the same one.
-      const std::size_t h = std::hash<std::string_view>{}(request.call_id()) ^
-                            (std::hash<std::string_view>{}(request.from().tag()) * 31) ^ request.cseq().number;
-      std::uint8_t bytes[sizeof h];
-      for (std::size_t i = 0; i < sizeof h; ++i) bytes[i] = static_cast<std::uint8_t>(h >> (8 * i));
-      out += ";tag=" + to_hex(bytes, sizeof bytes);
-    }
-    out += "\r\n";
-  }
-  if (const auto* call_id = request.header(sip::HeaderId::CallId)) copy(*call_id, "Call-ID");
-  if (const auto* cseq = request.header(sip::HeaderId::CSeq)) copy(*cseq, "CSeq");
-  return out;
-}
-
-void finish(std::string& response) { response += "Content-Length: 0\r\n\r\n"; }
-
 std::string http_date(Clock::time_point now) {
   const std::time_t t = Clock::to_time_t(now);
   std::tm tm{};

@@ -9,16 +9,6 @@
 
 namespace sipbox::registrar::detail {
 
-std::string lower(std::string_view text);
-// Folded header values (obsolete line folding) become one line.
-std::string unfold(std::string_view value);
-
-// Start line, Via(s), From, To (with a To tag added if absent), Call-ID and CSeq copied
-// from the request (RFC 3261 8.2.6.2). The caller appends headers, then finish().
-std::string response_head(const sip::Message& request, int status, std::string_view reason);
-// Appends Content-Length: 0 and the empty line.
-void finish(std::string& response);
-
 // RFC 1123 date (RFC 3261 20.17) for the Date header of a 200 (10.3 step 8).
 std::string http_date(Clock::time_point now);
 

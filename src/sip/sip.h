@@ -7,5 +7,6 @@
 #include "sip/headers.h"
 #include "sip/message.h"
 #include "sip/params.h"
+#include "sip/response.h"
 #include "sip/sdp.h"
 #include "sip/uri.h"
