@@ -7,7 +7,7 @@ void add_daemon_options(CLI::App& cli, DaemonOptions& o) {
       ->capture_default_str();
   cli.add_option("--yang-dir", o.yang_dir, "Directory of sipbox's YANG modules (default: the built-in location)");
   cli.add_option("--bind", o.bind, "Address every listener binds to, overriding the configuration (default 0.0.0.0)");
-  cli.add_option("--sip-port", o.sip_port, "SIP port for UDP and TCP (TLS uses the next port)")
+  cli.add_option("--sip-port", o.sip_port, "SIP port for UDP and TCP (TLS uses the next port, WebSocket the one after)")
       ->check(CLI::Range(0, 65535));
   cli.add_option("--http-port", o.http_port, "HTTP port: /restconf (GUI, /api/v1, /metrics to come) (0 disables)")
       ->check(CLI::Range(0, 65535));

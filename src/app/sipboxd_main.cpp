@@ -7,6 +7,8 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -17,9 +19,12 @@
 #include "app/daemon_options.h"
 #include "app/data_dir_lock.h"
 #include "app/log_level.h"
+#include "app/sip_service.h"
 #include "base/version.h"
 #include "config/config.h"
 #include "config/netconf_server.h"
+#include "core/core.h"
+#include "store/store.h"
 #include "web/web.h"
 
 namespace {
@@ -71,7 +76,48 @@ int run(const app::DaemonOptions& options) {
   const auto netconf_port =
       setting<std::uint16_t>(options.netconf_port, running, "/sipbox-system:system/listeners/netconf-port", 830);
 
+  // The store (bindings survive kill -9), the location service restored from it, the
+  // users and domains of the configuration, and the SIP core.
+  auto data = sipbox::store::open_store({sipbox::store::StoreConfig::Backend::sqlite, options.data_dir, {}});
+  if (!data) {
+    spdlog::error("store: {}", data.error().message);
+    return 1;
+  }
+  sipbox::registrar::Location location(&(*data)->location());
+  if (auto restored = location.restore((*data)->location(), sipbox::registrar::Clock::now()); !restored) {
+    spdlog::error("restoring registrations: {}", restored.error().message);
+    return 1;
+  } else if (*restored > 0) {
+    spdlog::info("{} registrations restored", *restored);
+  }
+  app::ConfigDirectory directory(running);
+  (*store)->add_applier(std::string(app::ConfigDirectory::kUsers), &directory);
+  (*store)->add_applier(std::string(app::ConfigDirectory::kDomains), &directory);
+  auto sip_settings = app::core_settings(running, options);
+  if (!sip_settings) {
+    spdlog::error("{}", sip_settings.error().message);
+    return 1;
+  }
+  auto sip = sipbox::core::Core::start(std::move(*sip_settings), directory, location);
+  if (!sip) {
+    spdlog::error("SIP: {}", sip.error().message);
+    return 1;
+  }
+  for (const auto& l : (*sip)->listeners())
+    spdlog::info("SIP over {} on {}:{}", sipbox::proxy::transport_name(l.kind), l.address, l.port);
+
   boost::asio::io_context io;
+  // Expired bindings leave memory and the store once a minute.
+  boost::asio::steady_timer purge(io);
+  std::function<void()> schedule_purge = [&] {
+    purge.expires_after(std::chrono::minutes(1));
+    purge.async_wait([&](const boost::system::error_code& error) {
+      if (error) return;
+      location.purge(sipbox::registrar::Clock::now());
+      schedule_purge();
+    });
+  };
+  schedule_purge();
   auto control = app::ControlServer::start(io, **store, options.data_dir / app::kControlSocketName);
   if (!control) {
     spdlog::error("{}", control.error().message);
@@ -109,6 +155,7 @@ int run(const app::DaemonOptions& options) {
   signals.async_wait([&](const boost::system::error_code& error, int signal) {
     if (!error) spdlog::info("signal {} received, stopping", signal);
     http.stop();
+    purge.cancel();
     io.stop();
   });
 
@@ -116,7 +163,9 @@ int run(const app::DaemonOptions& options) {
                std::filesystem::absolute(options.data_dir).string());
   io.run();
   if (netconf) netconf->stop();
+  (*sip)->stop();
   control->reset();
+  if (auto closed = (*data)->close(); !closed) spdlog::error("store: {}", closed.error().message);
   spdlog::info("sipboxd stopped");
   return 0;
 }

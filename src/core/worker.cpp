@@ -1,0 +1,315 @@
+// One SIP worker: receive, parse, shard, and the transaction user that dispatches to the
+// registrar, the server's own OPTIONS answer, or the proxy.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <functional>
+
+#include "core/worker.h"
+
+namespace sipbox::core {
+namespace {
+
+std::string transport_lower(txn::TransportKind kind) { return sip::ascii_lower(proxy::transport_name(kind)); }
+
+}  // namespace
+
+LoopTimers::~LoopTimers() {
+  for (auto& [handle, timer] : timers_) timer->cancel();
+}
+
+txn::TimerService::Handle LoopTimers::schedule(txn::Millis delay, std::function<void()> callback) {
+  const Handle handle = next_++;
+  auto timer = std::make_unique<boost::asio::steady_timer>(io_, delay);
+  timer->async_wait([this, handle, callback = std::move(callback)](const boost::system::error_code& error) {
+    if (error) return;  // cancelled: the entry is gone already
+    timers_.erase(handle);
+    callback();
+  });
+  timers_.emplace(handle, std::move(timer));
+  return handle;
+}
+
+void LoopTimers::cancel(Handle handle) {
+  auto found = timers_.find(handle);
+  if (found == timers_.end()) return;
+  found->second->cancel();
+  timers_.erase(found);
+}
+
+Worker::Worker(Shared& shared, unsigned index)
+    : shared_(shared),
+      index_(index),
+      transport_(io_, shared.settings.transport,
+                 [this](std::string_view bytes, const transport::Source& source) { on_bytes(bytes, source); }),
+      timers_(io_),
+      table_(timers_, *this, *this, shared.settings.timers),
+      proxy_(proxy::Environment{&table_, this, &timers_, shared.location, shared.directory, shared.auth.get(),
+                                &shared.self, {}},
+             shared.settings.proxy),
+      keepalive_timer_(io_) {}
+
+Worker::~Worker() { stop(); }
+
+Status Worker::listen(const ListenerSpec& spec, BoundListener& bound) {
+  auto id = transport_.listen(spec.kind, spec.address, spec.port);
+  if (!id) return fail(id.error().message);
+  auto endpoint = transport_.local_endpoint(*id);
+  if (!endpoint) return fail(endpoint.error().message);
+  bound = BoundListener{spec.kind, endpoint->address.to_string(), endpoint->port};
+  return {};
+}
+
+void Worker::start() {
+  if (index_ == 0) schedule_keepalive();
+  thread_ = std::thread([this] {
+    auto guard = boost::asio::make_work_guard(io_);
+    io_.run();
+  });
+}
+
+void Worker::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (thread_.joinable()) {
+    boost::asio::post(io_, [this] {
+      keepalive_timer_.cancel();
+      transport_.stop();
+      io_.stop();
+    });
+    thread_.join();
+  }
+}
+
+void Worker::post_message(std::string bytes, transport::Source source) {
+  boost::asio::post(io_, [this, bytes = std::move(bytes), source] {
+    sip::Message message;
+    if (sip::parse_message(bytes, transport::framing_for(source.kind), message)) process(message, source);
+  });
+}
+
+void Worker::post_send(txn::Destination to, std::string bytes) {
+  boost::asio::post(io_, [this, to = std::move(to), bytes = std::move(bytes)] {
+    (void)transport_.send(to, bytes);
+  });
+}
+
+void Worker::collect(CoreStats& into) {
+  for (std::size_t i = 0; i < CoreStats::kMethods; ++i) {
+    into.requests_received[i] += counters_.requests_received[i];
+    into.requests_sent[i] += counters_.requests_sent[i];
+  }
+  for (std::size_t i = 0; i < 700; ++i) {
+    into.responses_received[i] += counters_.responses_received[i];
+    into.responses_sent[i] += counters_.responses_sent[i];
+  }
+  into.malformed_dropped += counters_.malformed_dropped;
+  into.malformed_answered += counters_.malformed_answered;
+  into.handoffs += counters_.handoffs;
+  into.keepalives_sent += counters_.keepalives_sent;
+  into.options_answered += counters_.options_answered;
+  into.transactions += table_.size();
+  const txn::Counters& t = table_.counters();
+  into.txn.client_created += t.client_created;
+  into.txn.server_created += t.server_created;
+  into.txn.terminated += t.terminated;
+  into.txn.retransmissions_sent += t.retransmissions_sent;
+  into.txn.retransmissions_absorbed += t.retransmissions_absorbed;
+  into.txn.trying_sent += t.trying_sent;
+  into.txn.timeouts += t.timeouts;
+  into.txn.transport_errors += t.transport_errors;
+  into.txn.stray_responses += t.stray_responses;
+  into.txn.stray_acks += t.stray_acks;
+  into.txn.ignored += t.ignored;
+  const transport::Counters& c = transport_.counters();
+  for (std::size_t k = 0; k < c.by_kind.size(); ++k) {
+    into.transport.by_kind[k].messages_received += c.by_kind[k].messages_received;
+    into.transport.by_kind[k].messages_sent += c.by_kind[k].messages_sent;
+    into.transport.by_kind[k].bytes_received += c.by_kind[k].bytes_received;
+    into.transport.by_kind[k].bytes_sent += c.by_kind[k].bytes_sent;
+  }
+  into.transport.dropped_oversize += c.dropped_oversize;
+  into.transport.dropped_malformed += c.dropped_malformed;
+  into.transport.send_failures += c.send_failures;
+  into.transport.keepalive_pongs += c.keepalive_pongs;
+  into.transport.connections_accepted += c.connections_accepted;
+  into.transport.connections_opened += c.connections_opened;
+  into.transport.connections_closed += c.connections_closed;
+  into.transport.connections_idle_closed += c.connections_idle_closed;
+  into.transport.connections_open += c.connections_open;
+  into.transport.tls_handshake_failures += c.tls_handshake_failures;
+  into.transport.ws_upgrades_refused += c.ws_upgrades_refused;
+  const proxy::ProxyStats& p = proxy_.stats();
+  into.proxy.requests_forwarded += p.requests_forwarded;
+  into.proxy.responses_forwarded += p.responses_forwarded;
+  into.proxy.stateless_forwarded += p.stateless_forwarded;
+  into.proxy.challenges += p.challenges;
+  into.proxy.auth_failures += p.auth_failures;
+  into.proxy.loops += p.loops;
+  into.proxy.too_many_hops += p.too_many_hops;
+  into.proxy.not_found += p.not_found;
+  into.proxy.unavailable += p.unavailable;
+  into.proxy.cancels += p.cancels;
+  into.proxy.no_answer_timeouts += p.no_answer_timeouts;
+  into.proxy.dialogs_established += p.dialogs_established;
+  into.proxy.dialogs_ended += p.dialogs_ended;
+  into.proxy.contexts += p.contexts;
+}
+
+void Worker::count_sent(std::string_view bytes) {
+  if (bytes.starts_with("SIP/2.0 ") && bytes.size() >= 11) {
+    const int code = (bytes[8] - '0') * 100 + (bytes[9] - '0') * 10 + (bytes[10] - '0');
+    if (code >= 100 && code < 700) ++counters_.responses_sent[static_cast<std::size_t>(code)];
+    return;
+  }
+  const auto method = sip::method_from_name(bytes.substr(0, bytes.find(' ')));
+  ++counters_.requests_sent[static_cast<std::size_t>(method)];
+}
+
+Status Worker::send(const txn::Destination& to, std::string_view bytes) {
+  count_sent(bytes);
+  if (to.transport == txn::TransportKind::Udp || index_ == 0) return transport_.send(to, bytes);
+  shared_.workers[0]->post_send(to, std::string(bytes));
+  return {};
+}
+
+void Worker::on_bytes(std::string_view bytes, const transport::Source& source) {
+  // The security gate (ban table, rate counters) belongs here, before the parser.
+  sip::Message message;
+  if (auto parsed = sip::parse_message(bytes, transport::framing_for(source.kind), message); !parsed) {
+    answer_unparsable(bytes, source, parsed.error());
+    return;
+  }
+  const auto workers = static_cast<unsigned>(shared_.workers.size());
+  const unsigned shard = workers == 1 ? 0 : static_cast<unsigned>(std::hash<std::string_view>{}(message.call_id()) % workers);
+  if (shard != index_) {
+    ++counters_.handoffs;
+    shared_.workers[shard]->post_message(std::string(bytes), source);
+    return;
+  }
+  process(message, source);
+}
+
+void Worker::answer_unparsable(std::string_view bytes, const transport::Source& source, const Error& error) {
+  const std::string answer = bad_request_for(bytes, error.message);
+  if (answer.empty()) {
+    ++counters_.malformed_dropped;
+    spdlog::debug("dropped an unparsable message from {}:{}: {}", source.remote.address.to_string(),
+                  source.remote.port, error.message);
+    return;
+  }
+  ++counters_.malformed_answered;
+  count_sent(answer);
+  (void)transport_.reply(source, answer);
+}
+
+void Worker::process(sip::Message& message, const transport::Source& source) {
+  current_ = source;
+  try {
+    if (message.is_request()) {
+      ++counters_.requests_received[static_cast<std::size_t>(message.method_id())];
+      add_received(message, source);
+      fix_nated_contact(message, source);
+      auto disposition = table_.receive_request(message, source.reply_destination());
+      if (disposition && *disposition == txn::Disposition::Stray && message.method_id() == sip::Method::Ack)
+        proxy_.on_stray_ack(message);
+    } else {
+      const int code = message.status_code();
+      if (code >= 100 && code < 700) ++counters_.responses_received[static_cast<std::size_t>(code)];
+      fix_nated_contact(message, source);
+      if (table_.receive_response(message) == txn::Disposition::Stray) proxy_.on_stray_response(message);
+    }
+  } catch (const std::invalid_argument& error) {
+    // An edit the message's own content made impossible (e.g. a Contact that cannot be
+    // rewritten): the message is dropped, the worker goes on.
+    ++counters_.malformed_dropped;
+    spdlog::debug("dropped a message from {}: {}", source.remote.address.to_string(), error.what());
+  }
+}
+
+Status Worker::respond(txn::TransactionId server, const std::string& text) {
+  auto response = sip::OwnedMessage::parse(text);
+  if (!response) return fail(response.error().message);
+  return table_.respond(server, response->get());
+}
+
+void Worker::on_request(txn::TransactionId server, const sip::Message& request) {
+  switch (request.method_id()) {
+    case sip::Method::Cancel: proxy_.on_cancel(server, request); return;
+    case sip::Method::Ack: proxy_.on_stray_ack(request); return;  // RFC 6026: the ACK for a 2xx
+    case sip::Method::Register: {
+      const sip::Uri& ruri = request.request_uri();
+      if (shared_.directory->is_local_domain(sip::ascii_lower(ruri.host)) || shared_.self.is_self(ruri)) {
+        handle_register(server, request);
+        return;
+      }
+      break;
+    }
+    case sip::Method::Options:
+      if (answer_options(server, request)) return;
+      break;
+    default: break;
+  }
+  proxy_.on_request(server, request, current_.reply_destination());
+}
+
+void Worker::handle_register(txn::TransactionId server, const sip::Message& request) {
+  store::Source source;
+  source.transport = transport_lower(current_.kind);
+  source.address = current_.remote.address.to_string();
+  source.port = current_.remote.port;
+  source.socket = transport_lower(current_.kind) + ":" + std::to_string(current_.listener);
+  const auto response = shared_.registrar->handle(request, source, registrar::Clock::now());
+  (void)respond(server, response.text);
+}
+
+bool Worker::answer_options(txn::TransactionId server, const sip::Message& request) {
+  // OPTIONS to the server itself (no user part), or one whose Max-Forwards ran out
+  // (RFC 3261 11, 16.3 step 3).
+  const sip::Uri& ruri = request.request_uri();
+  const bool to_server = ruri.is_sip() && !ruri.has_user &&
+                         (shared_.self.is_self(ruri) || shared_.directory->is_local_domain(sip::ascii_lower(ruri.host)));
+  if (!to_server && request.max_forwards() != 0) return false;
+  ++counters_.options_answered;
+  std::string headers =
+      "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, SUBSCRIBE, NOTIFY, REFER, INFO, UPDATE, PRACK\r\n"
+      "Accept: application/sdp\r\nSupported: path, outbound\r\nServer: " +
+      shared_.settings.server_name + "\r\n";
+  (void)respond(server, sip::simple_response(request, 200, "OK", headers));
+  return true;
+}
+
+void Worker::on_response(txn::TransactionId client, const sip::Message& response) {
+  proxy_.on_response(client, response);
+}
+void Worker::on_timeout(txn::TransactionId id) { proxy_.on_timeout(id); }
+void Worker::on_transport_error(txn::TransactionId id, const Error&) { proxy_.on_transport_error(id); }
+void Worker::on_terminated(txn::TransactionId id) { proxy_.on_terminated(id); }
+
+void Worker::schedule_keepalive() {
+  if (shared_.settings.nat_keepalive.count() == 0) return;
+  keepalive_timer_.expires_after(shared_.settings.nat_keepalive);
+  keepalive_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (error) return;
+    send_keepalives();
+    schedule_keepalive();
+  });
+}
+
+void Worker::send_keepalives() {
+  // Out of any transaction: the answers arrive as stray responses and end there.
+  const auto now = registrar::Clock::now();
+  for (const registrar::Registration& r : shared_.location->nat_bindings(now)) {
+    txn::Destination to{r.binding.received.address, r.binding.received.port, txn::TransportKind::Udp};
+    const proxy::Interface* out = shared_.self.interface_for(txn::TransportKind::Udp, to.address.find(':') != std::string::npos);
+    if (!out) continue;
+    const std::string branch = table_.new_branch();
+    std::string text = "OPTIONS " + r.binding.contact + " SIP/2.0\r\nVia: SIP/2.0/UDP " + out->host + ":" +
+                       std::to_string(out->port) + ";branch=" + branch + "\r\nMax-Forwards: 70\r\nFrom: <sip:keepalive@" +
+                       out->host + ">;tag=" + branch.substr(7, 12) + "\r\nTo: <" + r.binding.contact +
+                       ">\r\nCall-ID: " + branch + "\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    if (send(to, text)) ++counters_.keepalives_sent;
+  }
+}
+
+}  // namespace sipbox::core

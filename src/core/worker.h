@@ -1,0 +1,117 @@
+// Internal to src/core: one SIP worker (its thread, loop, transport, transactions, proxy)
+// and the shared parts every worker uses.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+
+#include "core/core.h"
+
+namespace sipbox::core {
+
+class Worker;
+
+// What the workers share (all thread-safe or immutable once started).
+struct Shared {
+  CoreSettings settings;
+  const registrar::Directory* directory = nullptr;
+  registrar::Location* location = nullptr;
+  std::unique_ptr<registrar::NonceManager> nonces;
+  std::unique_ptr<registrar::DigestAuthenticator> auth;
+  std::unique_ptr<registrar::Registrar> registrar;
+  proxy::LocalIdentity self;
+  std::vector<std::unique_ptr<Worker>> workers;
+};
+
+// TimerService over the worker's io_context (one steady_timer per pending timer).
+class LoopTimers final : public txn::TimerService {
+ public:
+  explicit LoopTimers(boost::asio::io_context& io) : io_(io) {}
+  ~LoopTimers() override;
+  Handle schedule(txn::Millis delay, std::function<void()> callback) override;
+  void cancel(Handle handle) override;
+
+ private:
+  boost::asio::io_context& io_;
+  std::unordered_map<Handle, std::unique_ptr<boost::asio::steady_timer>> timers_;
+  Handle next_ = 1;
+};
+
+// Per-worker counters that are not some other module's.
+struct WorkerCounters {
+  std::array<std::uint64_t, CoreStats::kMethods> requests_received{};
+  std::array<std::uint64_t, CoreStats::kMethods> requests_sent{};
+  std::array<std::uint64_t, 700> responses_received{};
+  std::array<std::uint64_t, 700> responses_sent{};
+  std::uint64_t malformed_dropped = 0;
+  std::uint64_t malformed_answered = 0;
+  std::uint64_t handoffs = 0;
+  std::uint64_t keepalives_sent = 0;
+  std::uint64_t options_answered = 0;
+};
+
+class Worker final : public txn::TransactionUser, public txn::Sender {
+ public:
+  Worker(Shared& shared, unsigned index);
+  ~Worker() override;
+
+  Status listen(const ListenerSpec& spec, BoundListener& bound);
+  void start();  // runs the loop on a thread of its own
+  void stop();   // from another thread: closes everything, joins
+
+  // From other workers.
+  void post_message(std::string bytes, transport::Source source);
+  void post_send(txn::Destination to, std::string bytes);
+  // Adds this worker's counters (runs on the worker's thread).
+  void collect(CoreStats& into);
+  boost::asio::io_context& io() { return io_; }
+
+  // txn::Sender: UDP from this worker's socket, streams through worker 0.
+  Status send(const txn::Destination& to, std::string_view bytes) override;
+
+  // txn::TransactionUser
+  void on_request(txn::TransactionId server, const sip::Message& request) override;
+  void on_response(txn::TransactionId client, const sip::Message& response) override;
+  void on_timeout(txn::TransactionId id) override;
+  void on_transport_error(txn::TransactionId id, const Error& error) override;
+  void on_terminated(txn::TransactionId id) override;
+
+ private:
+  void on_bytes(std::string_view bytes, const transport::Source& source);
+  void process(sip::Message& message, const transport::Source& source);
+  void answer_unparsable(std::string_view bytes, const transport::Source& source, const Error& error);
+  void handle_register(txn::TransactionId server, const sip::Message& request);
+  bool answer_options(txn::TransactionId server, const sip::Message& request);
+  Status respond(txn::TransactionId server, const std::string& text);
+  void count_sent(std::string_view bytes);
+  void schedule_keepalive();
+  void send_keepalives();
+
+  Shared& shared_;
+  unsigned index_;
+  boost::asio::io_context io_;
+  std::thread thread_;
+  transport::Transport transport_;
+  LoopTimers timers_;
+  txn::TransactionTable table_;
+  proxy::Proxy proxy_;
+  WorkerCounters counters_;
+  transport::Source current_;  // the source of the message being processed
+  boost::asio::steady_timer keepalive_timer_;
+  bool stopped_ = false;
+};
+
+// RFC 3581 and NAT handling on a received message, before the transaction layer.
+// Adds received (and rport when asked for) to the top Via of a request.
+void add_received(sip::Message& request, const transport::Source& source);
+// A Contact with a private address (RFC 1918, RFC 6598) different from where the message
+// came from is rewritten to that source (Kamailio's fix_nated_contact).
+void fix_nated_contact(sip::Message& message, const transport::Source& source);
+// A 400 for bytes the parser refused, when the request line and the headers a response
+// needs (Via, From, To, Call-ID, CSeq) can still be found; empty otherwise.
+std::string bad_request_for(std::string_view bytes, std::string_view reason);
+
+}  // namespace sipbox::core
