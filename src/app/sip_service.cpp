@@ -50,6 +50,8 @@ std::shared_ptr<const ConfigDirectory::Data> ConfigDirectory::load(const config:
     std::string realm = field(domain, "realm");
     data->realms[name] = realm.empty() ? name : realm;
   }
+  data->default_domain = sip::ascii_lower(snapshot.value("/sipbox-domains:default-domain").value_or(""));
+  if (data->default_domain.empty() && data->realms.size() == 1) data->default_domain = data->realms.begin()->first;
   for (const auto& user : snapshot.entries(kUsers)) {
     registrar::UserRecord record;
     record.ha1_md5 = field(user, "ha1-md5");
@@ -89,6 +91,8 @@ Status ConfigDirectory::apply(const config::Snapshot& next, std::span<const conf
   data_ = std::move(loaded);
   return {};
 }
+
+std::string ConfigDirectory::default_domain() const { return data()->default_domain; }
 
 std::size_t ConfigDirectory::user_count() const { return data()->users.size(); }
 

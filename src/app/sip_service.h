@@ -20,12 +20,15 @@ class ConfigDirectory final : public registrar::Directory, public config::Applie
  public:
   static constexpr std::string_view kUsers = "/sipbox-users:user";
   static constexpr std::string_view kDomains = "/sipbox-domains:domain";
+  static constexpr std::string_view kDefaultDomain = "/sipbox-domains:default-domain";
 
   explicit ConfigDirectory(const config::Snapshot& running);
 
   bool is_local_domain(std::string_view domain) const override;
   std::string realm(std::string_view domain) const override;
   std::optional<registrar::UserRecord> user(std::string_view user, std::string_view domain) const override;
+  // /sipbox-domains:default-domain, else the only domain when there is exactly one.
+  std::string default_domain() const override;
   // Reloads users and domains from the new configuration (also on a rollback).
   Status apply(const config::Snapshot& next, std::span<const config::Change> changes) override;
 
@@ -35,6 +38,7 @@ class ConfigDirectory final : public registrar::Directory, public config::Applie
   struct Data {
     std::unordered_map<std::string, std::string> realms;  // domain (lower case) -> realm
     std::unordered_map<std::string, registrar::UserRecord> users;  // "user@domain"
+    std::string default_domain;
   };
   static std::shared_ptr<const Data> load(const config::Snapshot& snapshot);
   std::shared_ptr<const Data> data() const;

@@ -93,6 +93,7 @@ int run(const app::DaemonOptions& options) {
   app::ConfigDirectory directory(running);
   (*store)->add_applier(std::string(app::ConfigDirectory::kUsers), &directory);
   (*store)->add_applier(std::string(app::ConfigDirectory::kDomains), &directory);
+  (*store)->add_applier(std::string(app::ConfigDirectory::kDefaultDomain), &directory);
   auto sip_settings = app::core_settings(running, options);
   if (!sip_settings) {
     spdlog::error("{}", sip_settings.error().message);

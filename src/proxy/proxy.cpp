@@ -185,7 +185,7 @@ void Proxy::on_request(txn::TransactionId server, const sip::Message& request, c
       }
       context->groups.push_back({Target{{}, *destination, {}}});
     } else {
-      if (!env_.directory->is_local_domain(domain)) domain = from_domain;  // sip:bob@<our address>
+      if (!env_.directory->is_local_domain(domain)) domain = env_.directory->default_domain();  // sip:bob@<our address>
       const std::string user = sip::unescape(ruri.user);
       const std::string aor = std::string(ruri.kind == sip::UriScheme::Sips ? "sips:" : "sip:") + user + "@" + domain;
       const auto bindings = env_.location->lookup(aor, registrar::Clock::now());

@@ -32,6 +32,9 @@ class Directory {
   virtual std::string realm(std::string_view domain) const = 0;
   // nullopt when the user does not exist in the domain.
   virtual std::optional<UserRecord> user(std::string_view user, std::string_view domain) const = 0;
+  // The domain a Request-URI naming this server by address (sip:bob@192.0.2.1) means;
+  // "" when none is configured.
+  virtual std::string default_domain() const { return {}; }
 };
 
 // HA1 values of `domain`'s enabled users, for DigestAuthenticator::verify (REGISTER here,
