@@ -482,6 +482,11 @@ def main():
             finally:
                 for sipp in sipps:
                     stop(sipp.proc, signal.SIGKILL)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+        # Set-up trouble (sipbox, sipboxd, stunnel, openssl): one failure, said plainly.
+        detail = getattr(error, "stderr", None)
+        print("FAIL harness: %s%s" % (error, ("\n" + detail.decode(errors="replace")) if detail else ""))
+        results.append(("harness", False))
     finally:
         if daemon is not None:
             code = stop(daemon, signal.SIGTERM, 10)
