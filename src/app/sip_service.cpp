@@ -150,7 +150,7 @@ Result<core::CoreSettings> core_settings(const config::Snapshot& running, const 
   s.algorithms.clear();
   for (const std::string& a : running.values(reg + "algorithms"))
     s.algorithms.push_back(a == "sha-256" ? sip::DigestAlgorithm::Sha256 : sip::DigestAlgorithm::Md5);
-  if (s.algorithms.empty()) s.algorithms = {sip::DigestAlgorithm::Md5, sip::DigestAlgorithm::Sha256};
+  if (s.algorithms.empty()) s.algorithms = {sip::DigestAlgorithm::Md5};
   return s;
 }
 

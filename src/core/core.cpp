@@ -19,10 +19,6 @@ bool is_unspecified(const std::string& address) {
   return !ec && parsed.is_unspecified();
 }
 
-std::string host_text(const std::string& address) {
-  return address.find(':') != std::string::npos ? "[" + address + "]" : address;
-}
-
 // Every address of this host (for a listener on 0.0.0.0 / ::): what "is this URI me?"
 // compares against, and the first non-loopback one is what Via and Record-Route carry.
 std::vector<std::string> local_addresses(bool ipv6) {

@@ -44,7 +44,7 @@ struct CoreSettings {
   proxy::ProxySettings proxy;
   registrar::RegistrarSettings registrar;
   std::chrono::seconds nonce_lifetime{300};
-  std::vector<sip::DigestAlgorithm> algorithms{sip::DigestAlgorithm::Md5, sip::DigestAlgorithm::Sha256};
+  std::vector<sip::DigestAlgorithm> algorithms{sip::DigestAlgorithm::Md5};
   // OPTIONS pings to contacts registered from behind a NAT over UDP, so the NAT keeps the
   // mapping open; 0 disables them.
   std::chrono::seconds nat_keepalive{30};

@@ -16,10 +16,6 @@ bool is_private_ipv4(std::string_view host) {
          (b[0] == 100 && (b[1] & 0xc0) == 64);  // RFC 6598 shared address space
 }
 
-std::string host_text(const boost::asio::ip::address& address) {
-  return address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-}
-
 // Whether `methods` of this request (or of the request a response answers) carry a
 // Contact that later requests are sent to.
 bool contact_matters(std::string_view method) {
@@ -28,6 +24,16 @@ bool contact_matters(std::string_view method) {
 }
 
 }  // namespace
+
+std::string host_text(std::string_view address) {
+  std::string out;
+  const bool v6 = address.find(':') != std::string_view::npos;
+  out.reserve(address.size() + 2);
+  if (v6) out += '[';
+  out += address;
+  if (v6) out += ']';
+  return out;
+}
 
 void add_received(sip::Message& request, const transport::Source& source) {
   if (request.vias().empty()) return;
@@ -76,7 +82,9 @@ void fix_nated_contact(sip::Message& message, const transport::Source& source) {
     }
     rewritten += "@";
   }
-  rewritten += host_text(source.remote.address) + ":" + std::to_string(source.remote.port);
+  rewritten += host_text(source.remote.address.to_string());
+  rewritten += ':';
+  rewritten += std::to_string(source.remote.port);
   rewritten += uri.params.text();
   if (!uri.headers.empty()) {
     rewritten += "?";

@@ -104,6 +104,9 @@ class Worker final : public txn::TransactionUser, public txn::Sender {
   bool stopped_ = false;
 };
 
+// An IP address as a URI or Via host: IPv6 in brackets.
+std::string host_text(std::string_view address);
+
 // RFC 3581 and NAT handling on a received message, before the transaction layer.
 // Adds received (and rport when asked for) to the top Via of a request.
 void add_received(sip::Message& request, const transport::Source& source);

@@ -272,7 +272,10 @@ bool Proxy::authenticate(txn::TransactionId server, const sip::Message& request,
     case Outcome::Failed:
       ++stats_.auth_failures;
       if (env_.on_auth_failure) {
-        registrar::AuthFailure failure{verdict.user, realm, {}, verdict.reason};
+        registrar::AuthFailure failure;
+        failure.user = verdict.user;
+        failure.realm = realm;
+        failure.reason = verdict.reason;
         failure.source.address = source.address;
         failure.source.port = source.port;
         failure.source.transport = sip::ascii_lower(transport_name(source.transport));
@@ -294,7 +297,9 @@ void Proxy::start_group(Context& context) {
     const std::vector<Target> group = std::move(context.groups[context.next_group++]);
     const std::size_t before = context.branches.size();
     for (const Target& target : group) forward(context, target);
-    if (context.branches.size() > before) return;
+    if (std::any_of(context.branches.begin() + static_cast<std::ptrdiff_t>(before), context.branches.end(),
+                    [](const Branch& b) { return !b.final; }))
+      return;
   }
   finish_if_done(context);
 }
@@ -351,12 +356,19 @@ void Proxy::forward(Context& context, const Target& target) try {
     context.branches.pop_back();
     return;
   }
-  // A transport error may have already finished the branch from inside send_request.
   Branch& b = context.branches[index];
   b.client = *client;
   b.request = std::move(*built);
-  if (!b.final) client_to_server_[client->value] = context.server;
   ++stats_.requests_forwarded;
+  // A transport error inside send_request ended the transaction before its id was known
+  // here (on_transport_error found no branch): the branch failed as on_transport_error says.
+  if (!env_.table->info(*client)) {
+    b.final = true;
+    b.last_status = b.final_status = 503;
+    b.final_reason = "Service Unavailable (transport error)";
+    return;
+  }
+  client_to_server_[client->value] = context.server;
 } catch (const std::invalid_argument&) {
   // A stored contact or path that does not fit into a request: the target is skipped.
 }

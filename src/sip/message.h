@@ -200,7 +200,9 @@ Status parse_message(std::string_view bytes, Framing framing, Message& out);
 // Stream framing (RFC 3261 18.3): the size of the first complete message in `buffer`,
 // including any CRLFs before it; 0 while more bytes are needed; an error when the
 // header cannot frame a message (no or bad Content-Length, a header section over
-// `max_header_bytes`).
+// `max_header_bytes`). A message whose header section and Content-Length add up to more
+// than `max_header_bytes` gets its size returned as soon as its header is complete, so
+// the caller can refuse it at once.
 Result<std::size_t> stream_message_size(std::string_view buffer, std::size_t max_header_bytes = 65536);
 
 }  // namespace sipbox::sip

@@ -343,7 +343,9 @@ Result<std::size_t> stream_message_size(std::string_view buffer, std::size_t max
       if (lookup_header(name) == HeaderId::ContentLength) {
         auto length = parse_number(line.content.substr(colon + 1), 0x7fffffffU);
         if (!length) return fail("Content-Length: " + length.error().message);
-        if (buffer.size() - body_start < *length) return std::size_t{0};
+        // An announced size over the limit is returned at once, so the caller refuses
+        // it without waiting for a body it will never take.
+        if (buffer.size() - body_start < *length && body_start + *length <= max_header_bytes) return std::size_t{0};
         return body_start + *length;
       }
     }

@@ -155,6 +155,9 @@ TEST(Message, rfc3261_18_3_stream_message_size) {
   no_length.erase(no_length.find("Content-Length: 5\r\n"), 19);
   EXPECT_FALSE(stream_message_size(no_length));
   EXPECT_FALSE(stream_message_size(std::string(70000, 'a'), 65536));
+  // A Content-Length beyond the limit: the size comes back before the body does.
+  const std::string huge = crlf("OPTIONS sip:a SIP/2.0\nContent-Length: 100000\n\nabc");
+  EXPECT_EQ(*stream_message_size(huge, 65536), huge.size() - 3 + 100000);
   auto compact = stream_message_size(crlf("OPTIONS sip:a SIP/2.0\nl: 3\n\nabc"));
   ASSERT_TRUE(compact);
   EXPECT_EQ(*compact, crlf("OPTIONS sip:a SIP/2.0\nl: 3\n\nabc").size());
