@@ -201,6 +201,10 @@ def register_check(ctx, user, transport="udp", remote=None, keys=None):
                     remote=remote, keys=keys)
         sipps.append(sipp)
         expect_exit(sipp, sipp.wait())
+        # The credentials SIPp computed answer an MD5 challenge with qop=auth.
+        sent = re.findall(r"^Authorization:(.*)$", open(sipp.msg_log, errors="replace").read(), re.M)
+        if not sent or not all("algorithm=MD5" in a and "qop=auth" in a for a in sent):
+            raise Failure("expected Digest MD5 with qop=auth; SIPp sent: %s" % sent)
     return run
 
 
