@@ -133,7 +133,9 @@ Status TransactionTable::respond(TransactionId server, const sip::Message& respo
                 std::string(state_name(txn.state)) + " (" + txn.figure->name + ")");
   txn.last_status = response.status_code();
   if (response.status_code() >= 200) txn.response_to_tag = std::string(response.to().tag());
-  dispatch(txn, Event{kind, &response, response.serialize(), {}});
+  // The event carries the bytes only: it may run after the caller's message is gone (queued
+  // behind a row that called the TU, e.g. respond() from inside on_request()).
+  dispatch(txn, Event{kind, nullptr, response.serialize(), {}});
   return {};
 }
 

@@ -218,6 +218,20 @@ TEST(InviteServer, tu_may_respond_from_inside_on_request) {
   EXPECT_EQ(s.table.counters().trying_sent, 0u);  // the Trying timer was stopped
 }
 
+// A response given from inside on_request is sent after that row has run; the table
+// must not keep a pointer to the caller's message, which may be gone by then.
+TEST(InviteServer, tu_response_from_inside_on_request_may_be_freed_at_once) {
+  Server s;
+  s.user.respond_with = [&](TransactionId id, const sip::Message&) {
+    auto response = std::make_unique<Msg>(response_text(486, "INVITE", kBranch, "uas"));
+    EXPECT_TRUE(s.table.respond(id, *response));
+  };
+  s.receive(request_text("INVITE", kBranch));
+  EXPECT_EQ(s.state(s.last_id()), State::Completed);
+  ASSERT_EQ(s.sender.sent.size(), 1u);
+  EXPECT_EQ(s.sender.sent[0].start_line(), "SIP/2.0 486 Reason");
+}
+
 // ---- non-INVITE server (Figure 8) ----
 
 TEST(NonInviteServer, rfc3261_17_2_2_trying_absorbs_retransmissions_silently) {
