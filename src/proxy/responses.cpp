@@ -156,7 +156,13 @@ void Proxy::forward_response(Context& context, const sip::Message& response) {
   if (!copy) return;
   sip::remove_first_value(copy->get(), sip::HeaderId::Via);
   if (copy->get().vias().empty()) return;  // it was for us
-  if (env_.table->respond(txn::TransactionId{context.server}, copy->get())) ++stats_.responses_forwarded;
+  if (env_.table->respond(txn::TransactionId{context.server}, copy->get())) {
+    ++stats_.responses_forwarded;
+  } else if (context.invite && response.status_code() >= 200 && response.status_code() < 300) {
+    // Step 10: a 2xx racing our 487 or 480 finds the server transaction Completed; it
+    // still goes upstream (step 5), statelessly.
+    on_stray_response(response);
+  }
 }
 
 void Proxy::on_stray_response(const sip::Message& response) {
