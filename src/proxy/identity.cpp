@@ -76,6 +76,9 @@ std::optional<Destination> destination_for(const sip::Uri& uri) {
     const auto parsed = transport_from_name(transport);
     if (!parsed) return std::nullopt;
     out.transport = *parsed;
+    // RFC 3261 26.2.2: sips with transport=tcp is TLS over TCP (with ws: WSS, RFC 7118).
+    if (uri.kind == sip::UriScheme::Sips && out.transport == TransportKind::Tcp) out.transport = TransportKind::Tls;
+    if (uri.kind == sip::UriScheme::Sips && out.transport == TransportKind::Ws) out.transport = TransportKind::Wss;
   } else {
     out.transport = uri.kind == sip::UriScheme::Sips ? TransportKind::Tls : TransportKind::Udp;
   }
