@@ -63,7 +63,7 @@ Core::Core(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Core::~Core() { stop(); }
 
 Result<std::unique_ptr<Core>> Core::start(CoreSettings settings, const registrar::Directory& directory,
-                                          registrar::Location& location) {
+                                          registrar::Location& location, security::Guard* guard) {
   auto impl = std::make_unique<Impl>();
   Shared& shared = impl->shared;
   if (settings.workers == 0) settings.workers = std::max(1u, std::thread::hardware_concurrency());
@@ -73,8 +73,16 @@ Result<std::unique_ptr<Core>> Core::start(CoreSettings settings, const registrar
   shared.location = &location;
   shared.nonces = std::make_unique<registrar::NonceManager>(random_secret(), shared.settings.nonce_lifetime);
   shared.auth = std::make_unique<registrar::DigestAuthenticator>(*shared.nonces, shared.settings.algorithms);
+  shared.guard = guard;
+  registrar::Registrar::FailureCallback on_failure;
+  if (guard) {
+    on_failure = [guard](const registrar::AuthFailure& f) {
+      boost::system::error_code ec;
+      guard->auth_failure(boost::asio::ip::make_address(f.source.address, ec), f.user, security::Clock::now());
+    };
+  }
   shared.registrar = std::make_unique<registrar::Registrar>(directory, location, *shared.auth,
-                                                            shared.settings.registrar);
+                                                            shared.settings.registrar, std::move(on_failure));
   for (unsigned i = 0; i < shared.settings.workers; ++i) shared.workers.push_back(std::make_unique<Worker>(shared, i));
 
   // UDP on every worker; streams on worker 0 only.

@@ -1,7 +1,8 @@
 // Public interface of the core module: the SIP request pipeline of sipboxd (DESIGN.md 1).
 //
-// packets -> transport -> parser -> shard by Call-ID -> transaction layer -> registrar,
-// the server's own OPTIONS answer, or the stateful proxy.
+// packets -> transport -> security gate (bans) -> parser -> security rules and detectors
+// -> shard by Call-ID -> transaction layer -> registrar, the server's own OPTIONS answer,
+// or the stateful proxy.
 //
 // The core runs one SIP worker per core, each with its own io_context, Transport,
 // TransactionTable and Proxy. UDP listens on every worker (SO_REUSEPORT, the kernel
@@ -22,6 +23,7 @@
 #include "base/result.h"
 #include "proxy/proxy.h"
 #include "registrar/registrar.h"
+#include "security/security.h"
 #include "transport/transport.h"
 #include "txn/txn.h"
 
@@ -58,6 +60,8 @@ struct CoreStats {
   std::array<std::uint64_t, kMethods> requests_sent{};
   std::array<std::uint64_t, 700> responses_received{};  // by status code
   std::array<std::uint64_t, 700> responses_sent{};
+  std::uint64_t banned_dropped = 0;     // from banned sources, before parsing (or answered 403/503)
+  std::uint64_t security_dropped = 0;   // dropped by a rule or a detector after parsing
   std::uint64_t malformed_dropped = 0;   // could not be parsed and could not be answered
   std::uint64_t malformed_answered = 0;  // could not be parsed, answered 400
   std::uint64_t handoffs = 0;            // messages passed to the worker owning the Call-ID
@@ -82,10 +86,11 @@ struct BoundListener {
 
 class Core {
  public:
-  // Binds every listener and starts the workers. `directory` and `location` are shared
-  // with the rest of the daemon and must outlive the Core.
+  // Binds every listener and starts the workers. `directory`, `location` and `guard`
+  // (nullptr: no intrusion prevention) are shared with the rest of the daemon and must
+  // outlive the Core.
   static Result<std::unique_ptr<Core>> start(CoreSettings settings, const registrar::Directory& directory,
-                                             registrar::Location& location);
+                                             registrar::Location& location, security::Guard* guard = nullptr);
   ~Core();  // stop()
   Core(const Core&) = delete;
   Core& operator=(const Core&) = delete;

@@ -12,6 +12,30 @@ namespace {
 
 std::string transport_lower(txn::TransportKind kind) { return sip::ascii_lower(proxy::transport_name(kind)); }
 
+security::Address address_of(const std::string& text) {
+  boost::system::error_code ec;
+  return boost::asio::ip::make_address(text, ec);
+}
+
+// The proxy's view of the shared parts, with the security hooks when a Guard is set.
+proxy::Environment proxy_environment(Shared& shared, txn::TransactionTable& table, txn::Sender& sender,
+                                     txn::TimerService& timers) {
+  proxy::Environment env{&table, &sender, &timers, shared.location, shared.directory, shared.auth.get(), &shared.self,
+                         {}, {}, {}};
+  if (security::Guard* guard = shared.guard) {
+    env.on_auth_failure = [guard](const registrar::AuthFailure& f) {
+      guard->auth_failure(address_of(f.source.address), f.user, security::Clock::now());
+    };
+    env.on_unknown_user = [guard](const txn::Destination& source, std::string_view user) {
+      guard->unknown_user(address_of(source.address), user, security::Clock::now());
+    };
+    env.on_call_attempt = [guard](const txn::Destination& source, std::string_view account, std::string_view target) {
+      guard->call_attempt(address_of(source.address), account, target, security::Clock::now());
+    };
+  }
+  return env;
+}
+
 }  // namespace
 
 LoopTimers::~LoopTimers() {
@@ -44,9 +68,7 @@ Worker::Worker(Shared& shared, unsigned index)
                  [this](std::string_view bytes, const transport::Source& source) { on_bytes(bytes, source); }),
       timers_(io_),
       table_(timers_, *this, *this, shared.settings.timers),
-      proxy_(proxy::Environment{&table_, this, &timers_, shared.location, shared.directory, shared.auth.get(),
-                                &shared.self, {}},
-             shared.settings.proxy),
+      proxy_(proxy_environment(shared, table_, *this, timers_), shared.settings.proxy),
       keepalive_timer_(io_) {}
 
 Worker::~Worker() { stop(); }
@@ -57,6 +79,7 @@ Status Worker::listen(const ListenerSpec& spec, BoundListener& bound) {
   auto endpoint = transport_.local_endpoint(*id);
   if (!endpoint) return fail(endpoint.error().message);
   bound = BoundListener{spec.kind, endpoint->address.to_string(), endpoint->port};
+  local_[*id] = *endpoint;
   return {};
 }
 
@@ -103,6 +126,8 @@ void Worker::collect(CoreStats& into) {
     into.responses_received[i] += counters_.responses_received[i];
     into.responses_sent[i] += counters_.responses_sent[i];
   }
+  into.banned_dropped += counters_.banned_dropped;
+  into.security_dropped += counters_.security_dropped;
   into.malformed_dropped += counters_.malformed_dropped;
   into.malformed_answered += counters_.malformed_answered;
   into.handoffs += counters_.handoffs;
@@ -174,12 +199,14 @@ Status Worker::send(const txn::Destination& to, std::string_view bytes) {
 }
 
 void Worker::on_bytes(std::string_view bytes, const transport::Source& source) {
-  // The security gate (ban table, rate counters) belongs here, before the parser.
+  if (shared_.guard && !admit_before_parse(bytes, source)) return;
   sip::Message message;
   if (auto parsed = sip::parse_message(bytes, transport::framing_for(source.kind), message); !parsed) {
+    if (shared_.guard && !admit_after_parse(bytes, nullptr, source)) return;
     answer_unparsable(bytes, source, parsed.error());
     return;
   }
+  if (shared_.guard && !admit_after_parse(bytes, &message, source)) return;
   const auto workers = static_cast<unsigned>(shared_.workers.size());
   const unsigned shard = workers == 1 ? 0 : static_cast<unsigned>(std::hash<std::string_view>{}(message.call_id()) % workers);
   if (shard != index_) {
@@ -188,6 +215,40 @@ void Worker::on_bytes(std::string_view bytes, const transport::Source& source) {
     return;
   }
   process(message, source);
+}
+
+bool Worker::admit_before_parse(std::string_view bytes, const transport::Source& source) {
+  const auto verdict = shared_.guard->before_parse(source.remote.address, security::WallClock::now());
+  if (verdict == security::Verdict::Pass) return true;
+  ++counters_.banned_dropped;
+  if (verdict == security::Verdict::Drop) return false;
+  // ban-action reject-403 / reject-503: a request that parses gets the answer.
+  sip::Message message;
+  if (!sip::parse_message(bytes, transport::framing_for(source.kind), message) || !message.is_request() ||
+      message.method_id() == sip::Method::Ack)
+    return false;
+  const std::string answer = verdict == security::Verdict::Reject403
+                                 ? sip::simple_response(message, 403, "Forbidden")
+                                 : sip::simple_response(message, 503, "Service Unavailable");
+  count_sent(answer);
+  (void)transport_.reply(source, answer);
+  return false;
+}
+
+bool Worker::admit_after_parse(std::string_view bytes, const sip::Message* message, const transport::Source& source) {
+  security::Packet packet;
+  packet.bytes = bytes;
+  packet.message = message;
+  packet.udp = source.kind == txn::TransportKind::Udp;
+  packet.src = source.remote.address;
+  packet.src_port = source.remote.port;
+  if (auto local = local_.find(source.listener); local != local_.end()) {
+    packet.dst = local->second.address;
+    packet.dst_port = local->second.port;
+  }
+  if (shared_.guard->inspect(packet, security::Clock::now()) == security::Verdict::Pass) return true;
+  ++counters_.security_dropped;
+  return false;
 }
 
 void Worker::answer_unparsable(std::string_view bytes, const transport::Source& source, const Error& error) {
@@ -260,6 +321,8 @@ void Worker::handle_register(txn::TransactionId server, const sip::Message& requ
   source.port = current_.remote.port;
   source.socket = transport_lower(current_.kind) + ":" + std::to_string(current_.listener);
   const auto response = shared_.registrar->handle(request, source, registrar::Clock::now());
+  if (response.status == 404 && shared_.guard)
+    shared_.guard->unknown_user(current_.remote.address, sip::unescape(request.to().uri.user), security::Clock::now());
   (void)respond(server, response.text);
 }
 

@@ -22,6 +22,7 @@ struct Shared {
   std::unique_ptr<registrar::NonceManager> nonces;
   std::unique_ptr<registrar::DigestAuthenticator> auth;
   std::unique_ptr<registrar::Registrar> registrar;
+  security::Guard* guard = nullptr;
   proxy::LocalIdentity self;
   std::vector<std::unique_ptr<Worker>> workers;
 };
@@ -46,6 +47,8 @@ struct WorkerCounters {
   std::array<std::uint64_t, CoreStats::kMethods> requests_sent{};
   std::array<std::uint64_t, 700> responses_received{};
   std::array<std::uint64_t, 700> responses_sent{};
+  std::uint64_t banned_dropped = 0;
+  std::uint64_t security_dropped = 0;
   std::uint64_t malformed_dropped = 0;
   std::uint64_t malformed_answered = 0;
   std::uint64_t handoffs = 0;
@@ -81,6 +84,9 @@ class Worker final : public txn::TransactionUser, public txn::Sender {
 
  private:
   void on_bytes(std::string_view bytes, const transport::Source& source);
+  // The security gate; false when the message must go no further.
+  bool admit_before_parse(std::string_view bytes, const transport::Source& source);
+  bool admit_after_parse(std::string_view bytes, const sip::Message* message, const transport::Source& source);
   void process(sip::Message& message, const transport::Source& source);
   void answer_unparsable(std::string_view bytes, const transport::Source& source, const Error& error);
   void handle_register(txn::TransactionId server, const sip::Message& request);
@@ -100,6 +106,7 @@ class Worker final : public txn::TransactionUser, public txn::Sender {
   proxy::Proxy proxy_;
   WorkerCounters counters_;
   transport::Source current_;  // the source of the message being processed
+  std::unordered_map<transport::ListenerId, transport::Endpoint> local_;  // for the rules' destination
   boost::asio::steady_timer keepalive_timer_;
   bool stopped_ = false;
 };

@@ -153,6 +153,12 @@ void Proxy::on_request(txn::TransactionId server, const sip::Message& request, c
       (void)respond(server, request, 481, "Call/Transaction Does Not Exist");
       return;
     }
+    // An in-dialog request that names no route through us is not ours to relay (as
+    // Kamailio's default "404 Not here"): otherwise anyone could send anything anywhere.
+    if (!next_route && context->routes_to_pop == 0 && !context->strict_route) {
+      (void)respond(server, request, 404, "Not Here");
+      return;
+    }
     auto destination = destination_for(hop);
     if (!destination) {
       (void)respond(server, request, 503, "Service Unavailable (next hop needs DNS)");
@@ -170,6 +176,8 @@ void Proxy::on_request(txn::TransactionId server, const sip::Message& request, c
       bool consumed = false;
       if (!authenticate(server, request, source, consumed)) return;
       if (consumed) context->consumed_realm = env_.directory->realm(from_domain);
+      if (env_.on_call_attempt && request.method_id() == sip::Method::Invite)
+        env_.on_call_attempt(source, sip::unescape(request.from().uri.user), sip::unescape(ruri.user));
     }
     std::string domain = sip::ascii_lower(ruri.host);
     const bool to_local = ruri.is_sip() && (env_.directory->is_local_domain(domain) || env_.self->is_self(ruri));
@@ -195,6 +203,7 @@ void Proxy::on_request(txn::TransactionId server, const sip::Message& request, c
           (void)respond(server, request, 480, "Temporarily Unavailable");
         } else {
           ++stats_.not_found;
+          if (env_.on_unknown_user) env_.on_unknown_user(source, user);
           (void)respond(server, request, 404, "Not Found");
         }
         return;
@@ -405,6 +414,7 @@ void Proxy::on_stray_ack(const sip::Message& ack) {
   while (route < routes.size() && route < 2 && env_.self->is_self(routes[route].uri)) ++route;
   const sip::Uri& hop = route < routes.size() ? routes[route].uri : ack.request_uri();
   if (route == routes.size() && env_.self->is_self(hop)) return;  // ours: nothing to do
+  if (route == 0 && routes.empty()) return;                        // not routed through us: no relay
   auto destination = destination_for(hop);
   if (!destination) return;
   auto built = sip::OwnedMessage::parse(ack.serialize());

@@ -95,6 +95,10 @@ struct Environment {
   registrar::DigestAuthenticator* auth = nullptr;
   const LocalIdentity* self = nullptr;
   std::function<void(const registrar::AuthFailure&)> on_auth_failure;  // may be empty
+  // A request for a user that does not exist (404): extension enumeration (may be empty).
+  std::function<void(const Destination& source, std::string_view user)> on_unknown_user;
+  // An authenticated out-of-dialog INVITE: who calls what, from where (toll fraud).
+  std::function<void(const Destination& source, std::string_view account, std::string_view target)> on_call_attempt;
 };
 
 class Proxy {

@@ -274,6 +274,13 @@ def run(tmp):
         r = subprocess.run([sipbox, "--data-dir", data_dir, "user", "add", user, "--password", password,
                             "--domain", DOMAIN], capture_output=True, text=True, timeout=30)
         assert r.returncode == 0, f"user add {user}: {r.stdout}{r.stderr}"
+    # baresip retries a wrong password many times in a row; the IPS's brute-force detector
+    # would ban it before it reports REGISTER_FAIL. This test is about the call, so the
+    # detector is off here (tests/integration/security_test.py covers it).
+    r = subprocess.run([sipbox, "--data-dir", data_dir, "config", "set",
+                        "/sipbox-security:security/detectors/brute-force/enabled", "false"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, f"config set: {r.stdout}{r.stderr}"
 
     port = free_port(tcp_also_next=True)
     log_path = os.path.join(tmp, "sipboxd.log")

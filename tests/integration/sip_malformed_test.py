@@ -523,6 +523,13 @@ def main():
         r = subprocess.run([sipbox, "--data-dir", data_dir, "user", "add", USER, "--password", PASSWORD,
                             "--domain", DOMAIN], capture_output=True, text=True, timeout=30)
         assert r.returncode == 0, f"user add: {r.stdout}{r.stderr}"
+        # This test is about the parser and the pipeline, so the IPS must not ban the
+        # sender of the torture messages (its malformed-burst detector would, by design;
+        # tests/integration/security_test.py checks that).
+        r = subprocess.run([sipbox, "--data-dir", data_dir, "config", "set",
+                            "/sipbox-security:security/detectors/malformed/enabled", "false"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, f"config set: {r.stdout}{r.stderr}"
         port = free_port()
         log_path = os.path.join(tmp, "sipboxd.log")
         with open(log_path, "wb") as log:

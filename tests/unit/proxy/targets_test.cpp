@@ -120,6 +120,15 @@ TEST_F(Targets, in_dialog_request_for_ourselves_gets_481) {
             std::vector<std::string>{"SIP/2.0 481 Call/Transaction Does Not Exist -> 198.51.100.10:5060"});
 }
 
+TEST_F(Targets, in_dialog_request_not_routed_through_us_is_not_relayed) {
+  Request r = bye();
+  r.uri = "sip:bob@203.0.113.77:5060";
+  r.extra = "";
+  deliver(r.text(), alice_addr());
+  EXPECT_EQ(lines(take()), std::vector<std::string>{"SIP/2.0 404 Not Here -> 198.51.100.10:5060"});
+  EXPECT_EQ(proxy().stats().requests_forwarded, 0u);
+}
+
 TEST_F(Targets, rfc3261_16_7_stray_response_goes_to_the_next_via_received_and_rport) {
   deliver("SIP/2.0 200 OK\n"
           "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKgone\n"
