@@ -1,7 +1,7 @@
 // Public interface of the web module: one HTTP/1.1 server (Boost.Beast, kept inside
 // http_server.cpp) on which the other modules register handlers by path prefix —
-// RESTCONF (RFC 8040) here, and later the REST API (/api/v1), /metrics and the GUI's
-// static files — without including Beast.
+// RESTCONF (RFC 8040), the REST API (/api/v1), /metrics, and later the GUI's static
+// files — without including Beast.
 //
 // Handlers run on the io_context thread that runs the server; they must not block for
 // long (a ConfigStore edit, ~1-2 ms with fsync, is fine).
@@ -102,5 +102,30 @@ using SchemaLookup = std::function<std::optional<SchemaNode>(std::string_view sc
 // viewers may only read. Edits go through ConfigStore::edit_path like NETCONF's, with a
 // Session{via "restconf"}. `store` must outlive `server`.
 void add_restconf(HttpServer& server, config::ConfigStore& store);
+
+// --- Read-only resources: /metrics and the REST API (/api/v1) -------------------------
+
+// GET and HEAD of exactly `path` answer render() as `content_type`, without a login: for
+// what monitoring systems scrape (/metrics in the Prometheus text format), which must
+// hold no secrets. Other methods get 405, deeper paths 404.
+void add_public_resource(HttpServer& server, std::string path, std::string content_type,
+                         std::function<std::string()> render);
+
+// A JSON body with its Content-Type (application/json).
+Response json_response(std::string body, int status = 200);
+
+// A resource of the REST API: GET /api/v1/<name> (and paths below it, for items) calls
+// `get`, which answers with json_response().
+struct ApiResource {
+  std::string name;  // "status", "security/bans"
+  Handler get;
+};
+
+// Registers /api/v1 on `server` (DESIGN.md 4). Every request is authenticated like
+// RESTCONF's (HTTP Basic against the admin accounts of the running configuration; 401
+// with a challenge otherwise); the resources are read-only, so viewers may use them too.
+// GET /api/v1 lists the resource names. Errors are {"error": {"status", "message"}}.
+// `store` must outlive `server`.
+void add_rest_api(HttpServer& server, config::ConfigStore& store, std::vector<ApiResource> resources);
 
 }  // namespace sipbox::web
