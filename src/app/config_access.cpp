@@ -1,13 +1,10 @@
 #include "app/config_access.h"
 
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+#include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "app/control_client.h"
 #include "app/control_protocol.h"
 #include "app/data_dir_lock.h"
 #include "quality/quality.h"
@@ -60,8 +57,7 @@ class LocalAccess final : public ConfigAccess {
 
 class RemoteAccess final : public ConfigAccess {
  public:
-  explicit RemoteAccess(int fd) : fd_(fd) {}
-  ~RemoteAccess() override { ::close(fd_); }
+  explicit RemoteAccess(std::unique_ptr<ControlClient> client) : client_(std::move(client)) {}
 
   config::ConfigResult<std::string> get(std::string_view xpath, config::Encoding encoding,
                                         config::WithDefaults with_defaults) override {
@@ -111,43 +107,15 @@ class RemoteAccess final : public ConfigAccess {
 
   config::ConfigResult<nlohmann::json> call(nlohmann::json request) {
     request["user"] = login_name();
-    const std::string line = request.dump() + "\n";
-    for (std::size_t sent = 0; sent < line.size();) {
-      const ssize_t n = ::send(fd_, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return config::config_fail("operation-failed", "lost the connection to sipboxd");
-      sent += static_cast<std::size_t>(n);
-    }
-    std::string reply;
-    char buf[65536];
-    while (reply.find('\n') == std::string::npos) {
-      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return config::config_fail("operation-failed", "sipboxd closed the control connection");
-      reply.append(buf, static_cast<std::size_t>(n));
-    }
-    auto json = nlohmann::json::parse(reply.substr(0, reply.find('\n')), nullptr, false);
-    if (json.is_discarded()) return config::config_fail("operation-failed", "sipboxd sent a malformed reply");
-    if (!json.value("ok", false)) return Unexpected<config::ConfigError>{error_from_json(json.value("error", nlohmann::json::object()))};
-    return json;
+    auto json = client_->call(request);
+    if (!json) return config::config_fail("operation-failed", json.error().message);
+    if (!json->value("ok", false))
+      return Unexpected<config::ConfigError>{error_from_json(json->value("error", nlohmann::json::object()))};
+    return std::move(*json);
   }
 
-  int fd_;
+  std::unique_ptr<ControlClient> client_;
 };
-
-// Connects to a running daemon's control socket; -1 when none answers.
-int connect_control(const std::filesystem::path& data_dir) {
-  const std::string path = (data_dir / kControlSocketName).string();
-  sockaddr_un addr{};
-  if (path.size() >= sizeof addr.sun_path) return -1;
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // RFC 7951 6.1: decimal64 values are JSON strings.
 std::string decimal1(double value) {
@@ -192,7 +160,8 @@ std::vector<std::filesystem::path> yang_dirs(const std::string& override) {
 
 Result<std::unique_ptr<ConfigAccess>> open_config_access(const std::filesystem::path& data_dir,
                                                          const std::vector<std::filesystem::path>& yang) {
-  if (const int fd = connect_control(data_dir); fd >= 0) return std::unique_ptr<ConfigAccess>(new RemoteAccess(fd));
+  if (auto client = ControlClient::connect(data_dir))
+    return std::unique_ptr<ConfigAccess>(new RemoteAccess(std::move(client)));
   auto lock = DataDirLock::acquire(data_dir);
   if (!lock) return fail(lock.error().message + " (sipboxd starting or stopping? try again)");
   auto store = open_store(data_dir, yang);
