@@ -25,4 +25,7 @@ void add_account_commands(CLI::App& app, const GlobalOptions& global, int& exit_
 // sipbox emodel --codec C --loss P --burst-ratio B --delay-ms T [--model g107] [--json]
 void add_emodel_command(CLI::App& app, int& exit_code);
 
+// sipbox status [--json]: counters and gauges of the running daemon
+void add_status_command(CLI::App& app, const GlobalOptions& global, int& exit_code);
+
 }  // namespace sipbox::app

@@ -2,12 +2,14 @@
 // reaches a running sipboxd: one JSON object per line each way. Access is whoever may
 // open the socket file, i.e. the data directory's owner.
 //
-// Request:  {"op": "get"|"set"|"merge"|"delete"|"replace"|"validate"|"diff",
+// Request:  {"op": "get"|"set"|"merge"|"delete"|"replace"|"validate"|"diff"|"status",
 //            "xpath": "...", "value": "...", "data": "...", "encoding": "xml"|"json",
 //            "with_defaults": "explicit"|"report-all"|"report-all-tagged"|"trim", "user": "..."}
 // Response: {"ok": true, "data": "..."} or {"ok": false, "error": {tag, type, path, message, app_tag}}
+//           ("status": data is the JSON object of app/status.h's status_json)
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -27,8 +29,12 @@ config::WithDefaults with_defaults_from_name(const std::string& name);
 
 nlohmann::json changes_to_json(const std::vector<config::Change>& changes);
 
-// Executes one control request against the store (the daemon's side).
+// The daemon's counters and gauges for the "status" op (status_json of a fresh snapshot).
+using StatusProvider = std::function<nlohmann::json()>;
+
+// Executes one control request against the store (the daemon's side). Without a status
+// provider, "status" is refused as not supported.
 nlohmann::json execute_control_request(config::ConfigStore& store, const nlohmann::json& request,
-                                       std::uint32_t session_id);
+                                       std::uint32_t session_id, const StatusProvider& status = {});
 
 }  // namespace sipbox::app

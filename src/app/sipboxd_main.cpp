@@ -1,7 +1,7 @@
 // sipboxd: the sipbox server process. It takes the data directory (one daemon per
-// directory), loads the configuration model, and serves the control socket for the
-// sipbox tool, NETCONF over SSH and HTTP (RESTCONF) until SIGTERM or SIGINT, then
-// exits 0.
+// directory), loads the configuration model, and serves SIP, the control socket for the
+// sipbox tool, NETCONF over SSH and HTTP (RESTCONF, the REST API, /metrics) until
+// SIGTERM or SIGINT, then exits 0.
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -20,6 +20,7 @@
 #include "app/data_dir_lock.h"
 #include "app/log_level.h"
 #include "app/sip_service.h"
+#include "app/status.h"
 #include "base/version.h"
 #include "config/config.h"
 #include "config/netconf_server.h"
@@ -107,6 +108,19 @@ int run(const app::DaemonOptions& options) {
   for (const auto& l : (*sip)->listeners())
     spdlog::info("SIP over {} on {}:{}", sipbox::proxy::transport_name(l.kind), l.address, l.port);
 
+  // What `sipbox status`, GET /api/v1/status and GET /metrics report: a fresh snapshot
+  // per request, taken on the main thread (the core collects from its workers).
+  std::vector<app::ListenerInfo> listeners = app::sip_listeners((*sip)->listeners());
+  const auto snapshot = [&] {
+    app::StatusSnapshot s;
+    s.version = sipbox::kVersion;
+    s.uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+    s.listeners = listeners;
+    s.core = (*sip)->stats();
+    s.store = (*data)->stats();
+    return s;
+  };
+
   boost::asio::io_context io;
   // Expired bindings leave memory and the store once a minute.
   boost::asio::steady_timer purge(io);
@@ -119,7 +133,8 @@ int run(const app::DaemonOptions& options) {
     });
   };
   schedule_purge();
-  auto control = app::ControlServer::start(io, **store, options.data_dir / app::kControlSocketName);
+  auto control = app::ControlServer::start(io, **store, options.data_dir / app::kControlSocketName,
+                                           [&] { return app::status_json(snapshot()); });
   if (!control) {
     spdlog::error("{}", control.error().message);
     return 1;
@@ -128,12 +143,21 @@ int run(const app::DaemonOptions& options) {
   sipbox::web::HttpServer http;
   if (http_port != 0) {
     sipbox::web::add_restconf(http, **store);
+    // Like Kamailio's xhttp_prom: scrapers need no login; the counters hold no secrets.
+    sipbox::web::add_public_resource(http, "/metrics", "text/plain; version=0.0.4; charset=utf-8",
+                                     [&] { return app::prometheus_text(snapshot()); });
+    const auto status = [&](const sipbox::web::Request&) {
+      const auto json = app::status_json(snapshot());
+      return sipbox::web::json_response(json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    };
+    sipbox::web::add_rest_api(http, **store, {{"status", status}});
     auto bound = http.start(io, address, http_port);
     if (!bound) {
       spdlog::error("HTTP on {}:{}: {}", address, http_port, bound.error().message);
       return 1;
     }
-    spdlog::info("HTTP (RESTCONF) on {}:{}", address, *bound);
+    listeners.push_back({"http", "tcp", address, *bound});
+    spdlog::info("HTTP (RESTCONF, REST API, /metrics) on {}:{}", address, *bound);
   }
 
   std::unique_ptr<config::NetconfServer> netconf;
@@ -149,6 +173,7 @@ int run(const app::DaemonOptions& options) {
     }
     netconf = std::move(*server);
     netconf->set_state_provider([started] { return state_xml(started); });
+    listeners.push_back({"netconf", "ssh", address, netconf_port});
     spdlog::info("NETCONF over SSH on {}:{}", address, netconf_port);
   }
 
