@@ -19,6 +19,7 @@
 #include "app/daemon_options.h"
 #include "app/data_dir_lock.h"
 #include "app/log_level.h"
+#include "app/security_service.h"
 #include "app/sip_service.h"
 #include "app/status.h"
 #include "base/version.h"
@@ -100,13 +101,33 @@ int run(const app::DaemonOptions& options) {
     spdlog::error("{}", sip_settings.error().message);
     return 1;
   }
-  auto sip = sipbox::core::Core::start(std::move(*sip_settings), directory, location);
+  // The intrusion prevention system: bans from the store, then the Guard in front of
+  // the SIP core; the rules need the listeners ($SIP_PROXY, $SIP_PORT), so they follow.
+  sipbox::security::BanTable bans;
+  app::SecurityReporter security_reporter(**data, app::nftables_settings(running),
+                                          running.value("/sipbox-security:security/notifications/syslog") != "false");
+  if (auto s = security_reporter.start(); !s) spdlog::error("nftables: {}", s.error().message);
+  if (auto restored = app::restore_bans(**data, bans, security_reporter); !restored) {
+    spdlog::error("restoring bans: {}", restored.error().message);
+    return 1;
+  } else if (*restored > 0) {
+    spdlog::info("{} bans restored", *restored);
+  }
+  sipbox::security::Guard guard(app::security_settings(running), bans, security_reporter);
+
+  auto sip = sipbox::core::Core::start(std::move(*sip_settings), directory, location, &guard);
   if (!sip) {
     spdlog::error("SIP: {}", sip.error().message);
     return 1;
   }
   for (const auto& l : (*sip)->listeners())
     spdlog::info("SIP over {} on {}:{}", sipbox::proxy::transport_name(l.kind), l.address, l.port);
+  std::vector<std::string> bad_rules;
+  auto rules = app::compile_rules(running, app::rule_variables(running, (*sip)->listeners()), &bad_rules);
+  for (const std::string& why : bad_rules) spdlog::error("security: {} (left out)", why);
+  if (rules) guard.set_rules(std::move(*rules));
+  app::SecurityApplier security_applier(guard, (*sip)->listeners());
+  (*store)->add_applier(std::string(app::SecurityApplier::kSubtree), &security_applier);
 
   // What `sipbox status`, GET /api/v1/status and GET /metrics report: a fresh snapshot
   // per request, taken on the main thread (the core collects from its workers).
@@ -133,6 +154,17 @@ int run(const app::DaemonOptions& options) {
     });
   };
   schedule_purge();
+  // Bans end on time (and leave nftables and the store).
+  boost::asio::steady_timer security_tick(io);
+  std::function<void()> schedule_tick = [&] {
+    security_tick.expires_after(std::chrono::seconds(1));
+    security_tick.async_wait([&](const boost::system::error_code& error) {
+      if (error) return;
+      guard.tick(sipbox::security::WallClock::now());
+      schedule_tick();
+    });
+  };
+  schedule_tick();
   auto control = app::ControlServer::start(io, **store, options.data_dir / app::kControlSocketName,
                                            [&] { return app::status_json(snapshot()); });
   if (!control) {
@@ -182,6 +214,7 @@ int run(const app::DaemonOptions& options) {
     if (!error) spdlog::info("signal {} received, stopping", signal);
     http.stop();
     purge.cancel();
+    security_tick.cancel();
     io.stop();
   });
 
