@@ -7,7 +7,6 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <chrono>
 #include <csignal>
@@ -19,6 +18,7 @@
 #include "app/daemon_options.h"
 #include "app/data_dir_lock.h"
 #include "app/log_level.h"
+#include "app/periodic.h"
 #include "app/security_service.h"
 #include "app/sip_service.h"
 #include "app/status.h"
@@ -143,28 +143,11 @@ int run(const app::DaemonOptions& options) {
   };
 
   boost::asio::io_context io;
-  // Expired bindings leave memory and the store once a minute.
-  boost::asio::steady_timer purge(io);
-  std::function<void()> schedule_purge = [&] {
-    purge.expires_after(std::chrono::minutes(1));
-    purge.async_wait([&](const boost::system::error_code& error) {
-      if (error) return;
-      location.purge(sipbox::registrar::Clock::now());
-      schedule_purge();
-    });
-  };
-  schedule_purge();
-  // Bans end on time (and leave nftables and the store).
-  boost::asio::steady_timer security_tick(io);
-  std::function<void()> schedule_tick = [&] {
-    security_tick.expires_after(std::chrono::seconds(1));
-    security_tick.async_wait([&](const boost::system::error_code& error) {
-      if (error) return;
-      guard.tick(sipbox::security::WallClock::now());
-      schedule_tick();
-    });
-  };
-  schedule_tick();
+  // Expired bindings leave memory and the store once a minute; bans end on time (and
+  // leave nftables and the store).
+  app::PeriodicTask purge(io, std::chrono::minutes(1), [&] { location.purge(sipbox::registrar::Clock::now()); });
+  app::PeriodicTask security_tick(io, std::chrono::seconds(1),
+                                  [&] { guard.tick(sipbox::security::WallClock::now()); });
   auto control = app::ControlServer::start(io, **store, options.data_dir / app::kControlSocketName,
                                            [&] { return app::status_json(snapshot()); });
   if (!control) {

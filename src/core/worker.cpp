@@ -134,51 +134,9 @@ void Worker::collect(CoreStats& into) {
   into.keepalives_sent += counters_.keepalives_sent;
   into.options_answered += counters_.options_answered;
   into.transactions += table_.size();
-  const txn::Counters& t = table_.counters();
-  into.txn.client_created += t.client_created;
-  into.txn.server_created += t.server_created;
-  into.txn.terminated += t.terminated;
-  into.txn.retransmissions_sent += t.retransmissions_sent;
-  into.txn.retransmissions_absorbed += t.retransmissions_absorbed;
-  into.txn.trying_sent += t.trying_sent;
-  into.txn.timeouts += t.timeouts;
-  into.txn.transport_errors += t.transport_errors;
-  into.txn.stray_responses += t.stray_responses;
-  into.txn.stray_acks += t.stray_acks;
-  into.txn.ignored += t.ignored;
-  const transport::Counters& c = transport_.counters();
-  for (std::size_t k = 0; k < c.by_kind.size(); ++k) {
-    into.transport.by_kind[k].messages_received += c.by_kind[k].messages_received;
-    into.transport.by_kind[k].messages_sent += c.by_kind[k].messages_sent;
-    into.transport.by_kind[k].bytes_received += c.by_kind[k].bytes_received;
-    into.transport.by_kind[k].bytes_sent += c.by_kind[k].bytes_sent;
-  }
-  into.transport.dropped_oversize += c.dropped_oversize;
-  into.transport.dropped_malformed += c.dropped_malformed;
-  into.transport.send_failures += c.send_failures;
-  into.transport.keepalive_pongs += c.keepalive_pongs;
-  into.transport.connections_accepted += c.connections_accepted;
-  into.transport.connections_opened += c.connections_opened;
-  into.transport.connections_closed += c.connections_closed;
-  into.transport.connections_idle_closed += c.connections_idle_closed;
-  into.transport.connections_open += c.connections_open;
-  into.transport.tls_handshake_failures += c.tls_handshake_failures;
-  into.transport.ws_upgrades_refused += c.ws_upgrades_refused;
-  const proxy::ProxyStats& p = proxy_.stats();
-  into.proxy.requests_forwarded += p.requests_forwarded;
-  into.proxy.responses_forwarded += p.responses_forwarded;
-  into.proxy.stateless_forwarded += p.stateless_forwarded;
-  into.proxy.challenges += p.challenges;
-  into.proxy.auth_failures += p.auth_failures;
-  into.proxy.loops += p.loops;
-  into.proxy.too_many_hops += p.too_many_hops;
-  into.proxy.not_found += p.not_found;
-  into.proxy.unavailable += p.unavailable;
-  into.proxy.cancels += p.cancels;
-  into.proxy.no_answer_timeouts += p.no_answer_timeouts;
-  into.proxy.dialogs_established += p.dialogs_established;
-  into.proxy.dialogs_ended += p.dialogs_ended;
-  into.proxy.contexts += p.contexts;
+  into.txn += table_.counters();
+  into.transport += transport_.counters();
+  into.proxy += proxy_.stats();
 }
 
 void Worker::count_sent(std::string_view bytes) {

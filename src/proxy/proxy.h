@@ -83,6 +83,23 @@ struct ProxyStats {
   std::uint64_t dialogs_established = 0;  // first 2xx of an INVITE context
   std::uint64_t dialogs_ended = 0;        // 2xx to BYE
   std::uint64_t contexts = 0;             // gauge: live response contexts
+  ProxyStats& operator+=(const ProxyStats& o) {
+    requests_forwarded += o.requests_forwarded;
+    responses_forwarded += o.responses_forwarded;
+    stateless_forwarded += o.stateless_forwarded;
+    challenges += o.challenges;
+    auth_failures += o.auth_failures;
+    loops += o.loops;
+    too_many_hops += o.too_many_hops;
+    not_found += o.not_found;
+    unavailable += o.unavailable;
+    cancels += o.cancels;
+    no_answer_timeouts += o.no_answer_timeouts;
+    dialogs_established += o.dialogs_established;
+    dialogs_ended += o.dialogs_ended;
+    contexts += o.contexts;
+    return *this;
+  }
 };
 
 // What the proxy uses; everything must outlive it.

@@ -100,6 +100,26 @@ struct Counters {
   std::uint64_t connections_open = 0;         // gauge
   std::uint64_t tls_handshake_failures = 0;
   std::uint64_t ws_upgrades_refused = 0;  // no "sip" subprotocol, not an upgrade
+  Counters& operator+=(const Counters& o) {
+    for (std::size_t k = 0; k < by_kind.size(); ++k) {
+      by_kind[k].messages_received += o.by_kind[k].messages_received;
+      by_kind[k].messages_sent += o.by_kind[k].messages_sent;
+      by_kind[k].bytes_received += o.by_kind[k].bytes_received;
+      by_kind[k].bytes_sent += o.by_kind[k].bytes_sent;
+    }
+    dropped_oversize += o.dropped_oversize;
+    dropped_malformed += o.dropped_malformed;
+    send_failures += o.send_failures;
+    keepalive_pongs += o.keepalive_pongs;
+    connections_accepted += o.connections_accepted;
+    connections_opened += o.connections_opened;
+    connections_closed += o.connections_closed;
+    connections_idle_closed += o.connections_idle_closed;
+    connections_open += o.connections_open;
+    tls_handshake_failures += o.tls_handshake_failures;
+    ws_upgrades_refused += o.ws_upgrades_refused;
+    return *this;
+  }
   const KindCounters& of(TransportKind kind) const { return by_kind[static_cast<std::size_t>(kind)]; }
   KindCounters& of(TransportKind kind) { return by_kind[static_cast<std::size_t>(kind)]; }
 };

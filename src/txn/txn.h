@@ -111,6 +111,20 @@ struct Counters {
   std::uint64_t stray_responses = 0;  // no client transaction (the core forwards them, 16.7/18.1.2)
   std::uint64_t stray_acks = 0;       // ACK matching nothing: for a 2xx, the core's business
   std::uint64_t ignored = 0;          // matched, but the figure has no arrow for it
+  Counters& operator+=(const Counters& o) {
+    client_created += o.client_created;
+    server_created += o.server_created;
+    terminated += o.terminated;
+    retransmissions_sent += o.retransmissions_sent;
+    retransmissions_absorbed += o.retransmissions_absorbed;
+    trying_sent += o.trying_sent;
+    timeouts += o.timeouts;
+    transport_errors += o.transport_errors;
+    stray_responses += o.stray_responses;
+    stray_acks += o.stray_acks;
+    ignored += o.ignored;
+    return *this;
+  }
 };
 
 // What receive_request()/receive_response() did with a message.
