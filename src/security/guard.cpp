@@ -124,16 +124,24 @@ struct Guard::Impl {
   // Bans `source` (not whitelisted) for `base` times the repeat factor per earlier offence.
   std::chrono::seconds ban(const SecuritySettings& s, const Address& source, std::chrono::seconds base,
                            std::string reason, std::uint32_t sid, bool permanent = false) {
+    // Offences: counted here, and carried by a ban still in the table (restored from the
+    // store at start), whichever is higher. The map is bounded: when it is full it
+    // starts again (the bans in the table still carry their count).
+    const Prefix host{source, source.is_v4() ? 32u : 128u};
+    const auto existing = bans.find(host);
     std::uint32_t n = 1;
     {
       std::lock_guard lock(offences_mutex);
-      n = ++offences[source.to_string()];
+      if (offences.size() >= 100000) offences.clear();
+      std::uint32_t& count = offences[source.to_string()];
+      count = std::max(count + 1, existing ? existing->offences + 1 : 1u);
+      n = count;
     }
     const double factor = std::pow(std::max(1.0, s.repeat_factor), static_cast<double>(n - 1));
     const double longest = permanent ? static_cast<double>(base.count()) : static_cast<double>(s.max_ban.count());
     const auto seconds = std::min<double>(static_cast<double>(base.count()) * factor, longest);
     const std::chrono::seconds duration(static_cast<std::int64_t>(seconds));
-    BanEntry entry{Prefix{source, source.is_v4() ? 32u : 128u}, WallClock::now() + duration, std::move(reason), sid, n};
+    BanEntry entry{host, WallClock::now() + duration, std::move(reason), sid, n};
     reporter.banned(bans.ban(std::move(entry)));
     ++ban_count;
     return duration;
@@ -159,8 +167,12 @@ bool Guard::whitelisted(const Address& address) const { return impl_->whiteliste
 
 Verdict Guard::before_parse(const Address& source, WallClock::time_point now) {
   if (!impl_->bans.is_banned(source, now)) return Verdict::Pass;
+  // Only when banned: the master switch off keeps bans but enforces none, and an address
+  // whitelisted after its ban passes.
+  const auto settings = impl_->settings.load();
+  if (!settings->enabled || impl_->whitelisted(*settings, source)) return Verdict::Pass;
   ++impl_->banned_dropped;
-  switch (impl_->settings.load()->ban_action) {
+  switch (settings->ban_action) {
     case SecuritySettings::BanAction::Drop: return Verdict::Drop;
     case SecuritySettings::BanAction::Reject403: return Verdict::Reject403;
     case SecuritySettings::BanAction::Reject503: return Verdict::Reject503;

@@ -197,17 +197,44 @@ TEST_F(GuardFixture, TollFraudSignalForPremiumCallsFromANewSource) {
   EXPECT_TRUE(reporter.bans.empty());
 }
 
-TEST_F(GuardFixture, DisabledGuardOnlyEnforcesExistingBans) {
+TEST_F(GuardFixture, DisabledGuardKeepsBansButEnforcesNone) {
   SecuritySettings s;
   s.enabled = false;
   s.flood.register_threshold = 1;
   make(s);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(send("127.0.0.3", request("REGISTER")), Verdict::Pass);
   guard->ban(*parse_prefix("127.0.0.9"), 60s, "manual");
+  EXPECT_EQ(guard->before_parse(ip("127.0.0.9"), WallClock::now()), Verdict::Pass);
+  s.enabled = true;
+  guard->set_settings(s);
   EXPECT_EQ(guard->before_parse(ip("127.0.0.9"), WallClock::now()), Verdict::Drop);
   guard->tick(WallClock::now() + 61s);
   EXPECT_EQ(guard->before_parse(ip("127.0.0.9"), WallClock::now() + 61s), Verdict::Pass);
   EXPECT_EQ(reporter.unbans.size(), 1u);
+}
+
+TEST_F(GuardFixture, WhitelistingABannedAddressLetsItThrough) {
+  make();
+  guard->ban(*parse_prefix("127.0.0.9"), 60s, "manual");
+  EXPECT_EQ(guard->before_parse(ip("127.0.0.9"), WallClock::now()), Verdict::Drop);
+  SecuritySettings s;
+  s.whitelist.push_back(*parse_prefix("127.0.0.0/24"));
+  guard->set_settings(s);
+  EXPECT_EQ(guard->before_parse(ip("127.0.0.9"), WallClock::now()), Verdict::Pass);
+}
+
+TEST_F(GuardFixture, OffencesCarriedByARestoredBanLengthenTheNextOne) {
+  SecuritySettings s;
+  s.flood.register_threshold = 2;
+  s.default_ban = 100s;
+  make(s);
+  // As restore_bans does at start: a ban from the store, third offence.
+  table.ban(BanEntry{*parse_prefix("127.0.0.3"), WallClock::now() + 10s, "restored", 0, 3});
+  guard->tick(WallClock::now());
+  for (int i = 0; i < 3; ++i) (void)send("127.0.0.3", request("REGISTER"));
+  ASSERT_EQ(reporter.bans.size(), 1u);
+  EXPECT_EQ(reporter.bans[0].offences, 4u);
+  EXPECT_EQ(reporter.detections[0].action, "ban 800 s");
 }
 
 }  // namespace
