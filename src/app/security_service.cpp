@@ -3,7 +3,15 @@
 #include <spdlog/spdlog.h>
 #include <syslog.h>
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <ctime>
+#include <map>
+#include <nlohmann/json.hpp>
 
 namespace sipbox::app {
 namespace {
@@ -30,6 +38,48 @@ T number(const config::Snapshot& s, const std::string& path, T fallback) {
 bool flag(const config::Snapshot& s, const std::string& path, bool fallback) {
   const auto value = s.value(kSecurity + path);
   return value ? *value == "true" : fallback;
+}
+
+// Runs `argv` (no shell: the URL is the operator's, not ours to interpret) with `input`
+// on its standard input; its output is discarded. Returns the exit status.
+int run_with_input(const std::vector<std::string>& argv, const std::string& input) {
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) return -1;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[0], STDIN_FILENO);
+  posix_spawn_file_actions_addclose(&actions, pipe_fds[1]);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  const int spawned = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipe_fds[0]);
+  if (spawned != 0) {
+    close(pipe_fds[1]);
+    return -1;
+  }
+  std::size_t written = 0;
+  while (written < input.size()) {
+    const ssize_t n = write(pipe_fds[1], input.data() + written, input.size() - written);
+    if (n <= 0) break;
+    written += static_cast<std::size_t>(n);
+  }
+  close(pipe_fds[1]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string iso8601(std::chrono::sys_seconds t) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
 }
 
 store::Time to_store_time(security::WallClock::time_point t) {
@@ -171,9 +221,69 @@ NftablesSettings nftables_settings(const config::Snapshot& s) {
   return out;
 }
 
-SecurityReporter::SecurityReporter(store::Store& store, NftablesSettings nft, bool syslog)
-    : store_(store), nft_(std::move(nft)), syslog_(syslog) {
-  if (syslog_) openlog("sipboxd", LOG_PID, LOG_AUTH);
+NotificationSettings notification_settings(const config::Snapshot& s) {
+  NotificationSettings out;
+  out.syslog = flag(s, "notifications/syslog", true);
+  out.webhook_url = s.value(kSecurity + "notifications/webhook-url").value_or("");
+  out.daily_summary = flag(s, "notifications/daily-summary", true);
+  return out;
+}
+
+SecurityReporter::SecurityReporter(store::Store& store, NftablesSettings nft, NotificationSettings notifications)
+    : store_(store), nft_(std::move(nft)), notifications_(std::move(notifications)) {
+  if (notifications_.syslog) openlog("sipboxd", LOG_PID, LOG_AUTH);
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  summarized_day_ = tm.tm_yday;
+}
+
+void SecurityReporter::post(std::string json) {
+  if (notifications_.webhook_url.empty()) return;
+  background_.post([url = notifications_.webhook_url, json = std::move(json)] {
+    const int status = run_with_input({"curl", "-sS", "--max-time", "10", "-X", "POST", "-H",
+                                       "Content-Type: application/json", "--data-binary", "@-", "--fail", url},
+                                      json);
+    if (status != 0) spdlog::warn("security: webhook {} failed (curl exit status {})", url, status);
+  });
+}
+
+void SecurityReporter::daily_summary(security::WallClock::time_point now) {
+  const std::time_t t = security::WallClock::to_time_t(now);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  if (tm.tm_yday == summarized_day_) return;
+  summarized_day_ = tm.tm_yday;
+  if (!notifications_.daily_summary) return;
+  // The previous local day: from yesterday's midnight to today's.
+  std::tm midnight = tm;
+  midnight.tm_hour = midnight.tm_min = midnight.tm_sec = 0;
+  const auto today = std::chrono::time_point_cast<std::chrono::seconds>(
+      security::WallClock::from_time_t(std::mktime(&midnight)));
+  store::IncidentQuery query;
+  query.since = today - std::chrono::hours(24);
+  query.until = today;
+  query.page.limit = 100000;
+  auto incidents = store_.incidents().query(query);
+  if (!incidents) {
+    spdlog::error("security: daily summary: {}", incidents.error().message);
+    return;
+  }
+  std::map<std::string, std::uint64_t> by_message, by_source;
+  for (const store::Incident& i : *incidents) {
+    ++by_message[i.message];
+    ++by_source[i.source];
+  }
+  spdlog::info("security: daily summary for the day before {}: {} incidents from {} sources", iso8601(today),
+               incidents->size(), by_source.size());
+  for (const auto& [message, count] : by_message) spdlog::info("security:   {} x {}", count, message);
+  nlohmann::json summary{{"type", "daily-summary"},
+                         {"since", iso8601(query.since)},
+                         {"until", iso8601(query.until)},
+                         {"incidents", incidents->size()},
+                         {"by_message", by_message},
+                         {"by_source", by_source}};
+  post(summary.dump());
 }
 
 SecurityReporter::~SecurityReporter() {
@@ -214,8 +324,12 @@ void SecurityReporter::detected(const security::Detection& d) {
   incident.message = d.message;
   incident.count = d.count;
   incident.action = d.action;
+  nlohmann::json json{{"type", "incident"}, {"at", iso8601(incident.at)}, {"source", source},
+                      {"sid", d.sid},         {"message", d.message},       {"count", d.count},
+                      {"action", d.action}};
   store_.incidents().append(std::move(incident));
-  if (syslog_) {
+  post(json.dump());
+  if (notifications_.syslog) {
     background_.post([line = d.message + " from " + source + " (sid " + std::to_string(d.sid) + "): " + d.action] {
       ::syslog(LOG_WARNING, "%s", line.c_str());
     });

@@ -70,9 +70,17 @@ struct NftablesSettings {
 };
 NftablesSettings nftables_settings(const config::Snapshot& running);
 
+// /sipbox-security:security/notifications.
+struct NotificationSettings {
+  bool syslog = true;
+  std::string webhook_url;  // "" for none
+  bool daily_summary = true;
+};
+NotificationSettings notification_settings(const config::Snapshot& running);
+
 class SecurityReporter final : public security::Reporter {
  public:
-  SecurityReporter(store::Store& store, NftablesSettings nft, bool syslog);
+  SecurityReporter(store::Store& store, NftablesSettings nft, NotificationSettings notifications);
   ~SecurityReporter() override;  // removes the nftables elements it added
 
   // Creates the nftables table, sets and drop rule (when enabled).
@@ -80,13 +88,18 @@ class SecurityReporter final : public security::Reporter {
   void detected(const security::Detection& detection) override;
   void banned(const security::BanEntry& ban) override;
   void unbanned(const security::BanEntry& ban) override;
+  // Called every minute: the first call of a new local day logs (and posts to the
+  // webhook) a summary of the previous day's incidents.
+  void daily_summary(security::WallClock::time_point now);
 
  private:
   void nft(std::string script);
+  void post(std::string json);  // to the webhook, off the SIP workers
 
   store::Store& store_;
   NftablesSettings nft_;
-  bool syslog_;
+  NotificationSettings notifications_;
+  int summarized_day_ = -1;  // tm_yday of the last summary (or of the start)
   BackgroundQueue background_;
 };
 

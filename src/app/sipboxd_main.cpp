@@ -105,7 +105,7 @@ int run(const app::DaemonOptions& options) {
   // the SIP core; the rules need the listeners ($SIP_PROXY, $SIP_PORT), so they follow.
   sipbox::security::BanTable bans;
   app::SecurityReporter security_reporter(**data, app::nftables_settings(running),
-                                          running.value("/sipbox-security:security/notifications/syslog") != "false");
+                                          app::notification_settings(running));
   if (auto s = security_reporter.start(); !s) spdlog::error("nftables: {}", s.error().message);
   if (auto restored = app::restore_bans(**data, bans, security_reporter); !restored) {
     spdlog::error("restoring bans: {}", restored.error().message);
@@ -148,6 +148,8 @@ int run(const app::DaemonOptions& options) {
   app::PeriodicTask purge(io, std::chrono::minutes(1), [&] { location.purge(sipbox::registrar::Clock::now()); });
   app::PeriodicTask security_tick(io, std::chrono::seconds(1),
                                   [&] { guard.tick(sipbox::security::WallClock::now()); });
+  app::PeriodicTask security_summary(io, std::chrono::minutes(1),
+                                     [&] { security_reporter.daily_summary(sipbox::security::WallClock::now()); });
   auto control = app::ControlServer::start(io, **store, options.data_dir / app::kControlSocketName,
                                            [&] { return app::status_json(snapshot()); });
   if (!control) {
@@ -198,6 +200,7 @@ int run(const app::DaemonOptions& options) {
     http.stop();
     purge.cancel();
     security_tick.cancel();
+    security_summary.cancel();
     io.stop();
   });
 
