@@ -28,4 +28,10 @@ void add_emodel_command(CLI::App& app, int& exit_code);
 // sipbox status [--json]: counters and gauges of the running daemon
 void add_status_command(CLI::App& app, const GlobalOptions& global, int& exit_code);
 
+// sipbox rules add TEXT|--file FILE, rules list [--json], rules del SID
+void add_rules_command(CLI::App& app, const GlobalOptions& global, int& exit_code);
+
+// sipbox bans list [--json], bans del ADDR, bans add ADDR [--duration D] [--reason R]
+void add_bans_command(CLI::App& app, const GlobalOptions& global, int& exit_code);
+
 }  // namespace sipbox::app

@@ -48,6 +48,7 @@ class LocalAccess final : public ConfigAccess {
   config::ConfigResult<std::vector<config::Change>> diff(std::string_view data, config::Encoding encoding) override {
     return store_->diff(data, encoding);
   }
+  std::optional<config::Snapshot> local_running() override { return store_->running(); }
 
  private:
   DataDirLock lock_;

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,10 @@ class ConfigAccess {
   virtual config::ConfigResult<void> replace(std::string_view data, config::Encoding encoding) = 0;
   virtual config::ConfigResult<void> validate(std::string_view data, config::Encoding encoding) = 0;
   virtual config::ConfigResult<std::vector<config::Change>> diff(std::string_view data, config::Encoding encoding) = 0;
+  // The running configuration when it is edited here, with sipboxd stopped (nothing then
+  // checks what only the daemon's appliers check, such as security rules); nullopt
+  // when the edits go to the daemon.
+  virtual std::optional<config::Snapshot> local_running() { return std::nullopt; }
 };
 
 // Where sipbox's YANG modules are: `override` when given, else the source tree's yang/.

@@ -67,7 +67,8 @@ nlohmann::json reply(const config::ConfigResult<T>& result) {
 }  // namespace
 
 nlohmann::json execute_control_request(config::ConfigStore& store, const nlohmann::json& request,
-                                       std::uint32_t session_id, const StatusProvider& status) {
+                                       std::uint32_t session_id, const StatusProvider& status,
+                                       const ControlHandler& handler) {
   if (!request.is_object() || !request.contains("op") || !request["op"].is_string())
     return {{"ok", false}, {"error", error_to_json({"malformed-message", "rpc", "", "request has no op", "", 0})}};
   const config::Session session{session_id, request.value("user", std::string("cli")), "cli"};
@@ -87,6 +88,9 @@ nlohmann::json execute_control_request(config::ConfigStore& store, const nlohman
   if (op == "validate") return reply(store.validate_text(data, encoding));
   if (op == "diff") return reply(store.diff(data, encoding));
   if (op == "status" && status) return {{"ok", true}, {"data", status()}};
+  if (handler) {
+    if (auto reply = handler(request)) return std::move(*reply);
+  }
   return {{"ok", false},
           {"error", error_to_json({"operation-not-supported", "rpc", "", "unknown op '" + op + "'", "", 0})}};
 }
