@@ -12,6 +12,7 @@
 #include <csignal>
 #include <filesystem>
 
+#include "app/ban_admin.h"
 #include "app/config_access.h"
 #include "app/control_protocol.h"
 #include "app/control_server.h"
@@ -151,7 +152,10 @@ int run(const app::DaemonOptions& options) {
   app::PeriodicTask security_summary(io, std::chrono::minutes(1),
                                      [&] { security_reporter.daily_summary(sipbox::security::WallClock::now()); });
   auto control = app::ControlServer::start(io, **store, options.data_dir / app::kControlSocketName,
-                                           [&] { return app::status_json(snapshot()); });
+                                           [&] { return app::status_json(snapshot()); },
+                                           [&](const nlohmann::json& request) {
+                                             return app::execute_ban_op(guard, bans, request);
+                                           });
   if (!control) {
     spdlog::error("{}", control.error().message);
     return 1;
