@@ -19,6 +19,7 @@
 #include "app/daemon_options.h"
 #include "app/data_dir_lock.h"
 #include "app/log_level.h"
+#include "app/security_api.h"
 #include "app/periodic.h"
 #include "app/security_service.h"
 #include "app/sip_service.h"
@@ -171,7 +172,9 @@ int run(const app::DaemonOptions& options) {
       const auto json = app::status_json(snapshot());
       return sipbox::web::json_response(json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     };
-    sipbox::web::add_rest_api(http, **store, {{"status", status}});
+    std::vector<sipbox::web::ApiResource> api{{"status", status}};
+    for (auto& resource : app::security_api(guard, bans, **data)) api.push_back(std::move(resource));
+    sipbox::web::add_rest_api(http, **store, std::move(api));
     auto bound = http.start(io, address, http_port);
     if (!bound) {
       spdlog::error("HTTP on {}:{}: {}", address, http_port, bound.error().message);

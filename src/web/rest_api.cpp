@@ -15,11 +15,6 @@ constexpr std::string_view kReadMethods = "GET, HEAD";
 
 bool is_read(const Request& request) { return request.method == "GET" || request.method == "HEAD"; }
 
-Response api_error(int status, std::string_view message) {
-  const nlohmann::json body{{"error", {{"status", status}, {"message", message}}}};
-  return json_response(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", status);
-}
-
 class RestApi {
  public:
   RestApi(config::ConfigStore& store, std::vector<ApiResource> resources)
@@ -27,7 +22,8 @@ class RestApi {
 
   Response handle(const Request& request) {
     // Before anything else, so that an anonymous client learns not even which paths exist.
-    if (!authenticator_.authenticate(request.header("authorization"))) {
+    const auto account = authenticator_.authenticate(request.header("authorization"));
+    if (!account) {
       Response response = api_error(401, "authentication required");
       response.headers.emplace_back("WWW-Authenticate", "Basic realm=\"sipbox\"");
       return response;
@@ -38,12 +34,27 @@ class RestApi {
     for (const ApiResource& resource : resources_) {
       const std::string_view name = resource.name;
       if (rest == name || (rest.starts_with(name) && rest[name.size()] == '/'))
-        return with_method_check(request, [&] { return resource.get(request); });
+        return dispatch(request, resource, account->role);
     }
     return api_error(404, "no such resource");
   }
 
  private:
+  static Response dispatch(const Request& request, const ApiResource& resource, Role role) {
+    if (is_read(request)) return resource.get(request);
+    const Handler* handler = request.method == "POST" ? &resource.post : request.method == "DELETE" ? &resource.remove : nullptr;
+    if (handler == nullptr || !*handler) {
+      std::string allow(kReadMethods);
+      if (resource.post) allow += ", POST";
+      if (resource.remove) allow += ", DELETE";
+      Response response = api_error(405, "method not allowed");
+      response.headers.emplace_back("Allow", allow);
+      return response;
+    }
+    if (role != Role::Admin) return api_error(403, "only admins may change this");
+    return (*handler)(request);
+  }
+
   template <class F>
   static Response with_method_check(const Request& request, F answer) {
     if (!is_read(request)) {
@@ -65,6 +76,11 @@ class RestApi {
 };
 
 }  // namespace
+
+Response api_error(int status, std::string_view message) {
+  const nlohmann::json body{{"error", {{"status", status}, {"message", message}}}};
+  return json_response(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", status);
+}
 
 Response json_response(std::string body, int status) {
   return Response{status, "application/json", std::move(body), {}, false};

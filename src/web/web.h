@@ -115,15 +115,21 @@ void add_public_resource(HttpServer& server, std::string path, std::string conte
 Response json_response(std::string body, int status = 200);
 
 // A resource of the REST API: GET /api/v1/<name> (and paths below it, for items) calls
-// `get`, which answers with json_response().
+// `get`, which answers with json_response(); POST and DELETE call `post` and `remove`
+// when given (405 otherwise). Only admins may POST or DELETE (403 for viewers).
 struct ApiResource {
   std::string name;  // "status", "security/bans"
   Handler get;
+  Handler post = {};
+  Handler remove = {};
 };
+
+// {"error": {"status": STATUS, "message": MESSAGE}} as a JSON response.
+Response api_error(int status, std::string_view message);
 
 // Registers /api/v1 on `server` (DESIGN.md 4). Every request is authenticated like
 // RESTCONF's (HTTP Basic against the admin accounts of the running configuration; 401
-// with a challenge otherwise); the resources are read-only, so viewers may use them too.
+// with a challenge otherwise); viewers may read (GET, HEAD), admins may also change.
 // GET /api/v1 lists the resource names. Errors are {"error": {"status", "message"}}.
 // `store` must outlive `server`.
 void add_rest_api(HttpServer& server, config::ConfigStore& store, std::vector<ApiResource> resources);
