@@ -145,6 +145,12 @@ void Proxy::on_request(txn::TransactionId server, const sip::Message& request, c
 
   std::vector<Target> targets;
   const bool in_dialog = !request.to().tag().empty();
+  // A dialog-creating request with a pre-loaded route beyond us would be relayed without
+  // authentication wherever it says: refused, as in Kamailio's default configuration.
+  if (next_route && !in_dialog) {
+    (void)respond(server, request, 403, "Forbidden (Preload Route denied)");
+    return;
+  }
   if (next_route || in_dialog) {
     // A route set (pre-loaded, or the dialog's) or a dialog's remote target: no lookup,
     // no authentication (the dialog was authorized when it was created).

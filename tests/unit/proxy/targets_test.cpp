@@ -129,6 +129,18 @@ TEST_F(Targets, in_dialog_request_not_routed_through_us_is_not_relayed) {
   EXPECT_EQ(proxy().stats().requests_forwarded, 0u);
 }
 
+TEST_F(Targets, initial_request_with_a_preloaded_route_beyond_us_is_refused) {
+  deliver("INVITE sip:bob@203.0.113.77 SIP/2.0\n"
+          "Via: SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bKpre1\n"
+          "Route: <sip:192.0.2.1:5060;lr>, <sip:203.0.113.99;lr>\n"
+          "From: <sip:mallory@elsewhere.example>;tag=m1\nTo: <sip:bob@203.0.113.77>\n"
+          "Call-ID: preload\nCSeq: 1 INVITE\nMax-Forwards: 70\nContent-Length: 0\n\n",
+          alice_addr());
+  EXPECT_EQ(lines(take()),
+            std::vector<std::string>{"SIP/2.0 403 Forbidden (Preload Route denied) -> 198.51.100.10:5060"});
+  EXPECT_EQ(proxy().stats().requests_forwarded, 0u);
+}
+
 TEST_F(Targets, rfc3261_16_7_stray_response_goes_to_the_next_via_received_and_rport) {
   deliver("SIP/2.0 200 OK\n"
           "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKgone\n"
