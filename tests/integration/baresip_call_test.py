@@ -27,6 +27,7 @@ import wave
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import netns  # noqa: E402
+from ports import free_port  # noqa: E402
 
 netns.isolate()
 sipboxd, sipbox = sys.argv[1], sys.argv[2]
@@ -42,31 +43,6 @@ def check(condition, what):
     if not condition:
         failures.append(what)
     return condition
-
-
-def free_port(host="127.0.0.1", tcp_also_next=False):
-    """A port free for UDP and TCP on host (and, if asked, TCP on the port after it)."""
-    for _ in range(200):
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        probe.bind((host, 0))
-        port = probe.getsockname()[1]
-        probe.close()
-        if port > 65000:
-            continue
-        sockets = []
-        try:
-            for kind, p in [(socket.SOCK_DGRAM, port), (socket.SOCK_STREAM, port)] + \
-                           ([(socket.SOCK_STREAM, port + 1)] if tcp_also_next else []):
-                s = socket.socket(socket.AF_INET, kind)
-                sockets.append(s)
-                s.bind((host, p))
-            return port
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no free port")
 
 
 def wait_for(predicate, seconds, step=0.05):
@@ -282,7 +258,7 @@ def run(tmp):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, f"config set: {r.stdout}{r.stderr}"
 
-    port = free_port(tcp_also_next=True)
+    port = free_port(tcp_span=2)
     log_path = os.path.join(tmp, "sipboxd.log")
     with open(log_path, "wb") as log:
         server = subprocess.Popen([sipboxd, "--data-dir", data_dir, "--bind", "127.0.0.1", "--sip-port", str(port),

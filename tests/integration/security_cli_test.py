@@ -27,6 +27,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ports import free_port  # noqa: E402
 
 sipboxd, sipbox = sys.argv[1], sys.argv[2]
 HOST = "127.0.0.1"
@@ -43,30 +45,6 @@ def check(condition, what):
         failures.append(what)
         print("FAIL:", what, flush=True)
     return condition
-
-
-def free_port(span):
-    """A port free for UDP and TCP, with the next span-1 ones free for TCP."""
-    for _ in range(200):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind((HOST, 0))
-        port = s.getsockname()[1]
-        s.close()
-        if port > 65000:
-            continue
-        held = []
-        try:
-            for kind, p in [(socket.SOCK_DGRAM, port)] + [(socket.SOCK_STREAM, port + i) for i in range(span)]:
-                t = socket.socket(socket.AF_INET, kind)
-                held.append(t)
-                t.bind((HOST, p))
-            return port
-        except OSError:
-            continue
-        finally:
-            for t in held:
-                t.close()
-    raise RuntimeError("no free port")
 
 
 def cli(data_dir, *args):
@@ -274,7 +252,7 @@ def main():
         check(cli(d, "admin", "add", "root", "--password", "rootpw", "--role", "admin").returncode == 0, "admin add")
         check(cli(d, "admin", "add", "watcher", "--password", "watchpw", "--role", "viewer").returncode == 0,
               "viewer add")
-        sip_port, http_port = free_port(3), free_port(1)
+        sip_port, http_port = free_port(HOST, 3), free_port(HOST, 1)
         log = open(os.path.join(d, "sipboxd.log"), "w")
         daemon = subprocess.Popen([sipboxd, "--data-dir", d, "--bind", HOST, "--sip-port", str(sip_port),
                                    "--http-port", str(http_port), "--netconf-port", "0"], stdout=log, stderr=log)

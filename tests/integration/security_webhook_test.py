@@ -12,6 +12,8 @@ import sys
 import tempfile
 import threading
 import time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ports import free_port  # noqa: E402
 
 sipboxd, sipbox = sys.argv[1], sys.argv[2]
 received = []
@@ -30,24 +32,6 @@ class Hook(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def free_udp_tcp_port():
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port > 65000:
-            continue
-        try:
-            for p in (port, port + 1, port + 2):
-                with socket.socket() as t, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                    t.bind(("127.0.0.1", p))
-                    u.bind(("127.0.0.1", p))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port")
-
-
 def run(args):
     r = subprocess.run([sipbox] + args, capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, f"sipbox {' '.join(args)}: {r.stdout}{r.stderr}"
@@ -61,7 +45,7 @@ with tempfile.TemporaryDirectory() as tmp:
     data_dir = os.path.join(tmp, "data")
     run(["--data-dir", data_dir, "user", "add", "alice", "--password", "secret", "--domain", "test.example"])
     run(["--data-dir", data_dir, "config", "set", "/sipbox-security:security/notifications/webhook-url", url])
-    port = free_udp_tcp_port()
+    port = free_port("127.0.0.1", 3)
     log_path = os.path.join(tmp, "sipboxd.log")
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sipboxd, "--data-dir", data_dir, "--bind", "127.0.0.1", "--sip-port", str(port),

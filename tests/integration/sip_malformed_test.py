@@ -39,6 +39,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import netns  # noqa: E402
+from ports import free_port  # noqa: E402
 
 netns.isolate()
 sipboxd, sipbox, corpora = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -53,30 +54,6 @@ def check(condition, what):
     if not condition:
         failures.append(what)
     return condition
-
-
-def free_port():
-    """A port free for UDP and TCP, with the next one free for TCP (TLS)."""
-    for _ in range(200):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind((HOST, 0))
-        port = s.getsockname()[1]
-        s.close()
-        if port > 65000:
-            continue
-        held = []
-        try:
-            for kind, p in [(socket.SOCK_DGRAM, port), (socket.SOCK_STREAM, port), (socket.SOCK_STREAM, port + 1)]:
-                t = socket.socket(socket.AF_INET, kind)
-                held.append(t)
-                t.bind((HOST, p))
-            return port
-        except OSError:
-            continue
-        finally:
-            for t in held:
-                t.close()
-    raise RuntimeError("no free port")
 
 
 # --- SIP framing --------------------------------------------------------------------
@@ -530,7 +507,7 @@ def main():
                             "/sipbox-security:security/detectors/malformed/enabled", "false"],
                            capture_output=True, text=True, timeout=30)
         assert r.returncode == 0, f"config set: {r.stdout}{r.stderr}"
-        port = free_port()
+        port = free_port(HOST, 2)
         log_path = os.path.join(tmp, "sipboxd.log")
         with open(log_path, "wb") as log:
             server = subprocess.Popen([sipboxd, "--data-dir", data_dir, "--bind", HOST, "--sip-port", str(port),

@@ -29,6 +29,8 @@ import sys
 import tempfile
 import time
 import uuid
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ports import free_port  # noqa: E402
 
 sipboxd, sipbox, source_dir = sys.argv[1], sys.argv[2], sys.argv[3]
 HOST = "127.0.0.1"
@@ -42,30 +44,6 @@ def check(condition, what):
     if not condition:
         failures.append(what)
     return condition
-
-
-def free_port(span):
-    """A port free for UDP and TCP, with the next span-1 ones free for TCP (TLS, WebSocket)."""
-    for _ in range(200):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind((HOST, 0))
-        port = s.getsockname()[1]
-        s.close()
-        if port > 65000:
-            continue
-        held = []
-        try:
-            for kind, p in [(socket.SOCK_DGRAM, port)] + [(socket.SOCK_STREAM, port + i) for i in range(span)]:
-                t = socket.socket(socket.AF_INET, kind)
-                held.append(t)
-                t.bind((HOST, p))
-            return port
-        except OSError:
-            continue
-        finally:
-            for t in held:
-                t.close()
-    raise RuntimeError("no free port")
 
 
 def sipbox_cli(data_dir, *args):
@@ -296,8 +274,8 @@ def main():
         check(r.returncode == 1 and "sipboxd is not running" in r.stderr,
               f"status before start: exit {r.returncode}, {r.stderr.strip()!r}")
 
-        sip_port = free_port(3)
-        http_port = free_port(1)
+        sip_port = free_port(HOST, 3)
+        http_port = free_port(HOST, 1)
         log_path = os.path.join(tmp, "sipboxd.log")
         with open(log_path, "wb") as log:
             server = subprocess.Popen([sipboxd, "--data-dir", data_dir, "--bind", HOST, "--sip-port", str(sip_port),
