@@ -49,6 +49,9 @@ class LocalAccess final : public ConfigAccess {
     return store_->diff(data, encoding);
   }
   std::optional<config::Snapshot> local_running() override { return store_->running(); }
+  void check_locally(std::string subtree, config::Applier& check) override {
+    store_->add_applier(std::move(subtree), &check);
+  }
 
  private:
   DataDirLock lock_;

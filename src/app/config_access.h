@@ -30,6 +30,13 @@ class ConfigAccess {
   // checks what only the daemon's appliers check, such as security rules); nullopt
   // when the edits go to the daemon.
   virtual std::optional<config::Snapshot> local_running() { return std::nullopt; }
+  // With sipboxd stopped, `check` refuses edits under `subtree` as the daemon's applier
+  // would (security rules: the column and the reason); it must outlive this object.
+  // Nothing to do when the edits go to the daemon: its appliers check them.
+  virtual void check_locally(std::string subtree, config::Applier& check) {
+    (void)subtree;
+    (void)check;
+  }
 };
 
 // Where sipbox's YANG modules are: `override` when given, else the source tree's yang/.

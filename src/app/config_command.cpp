@@ -5,6 +5,7 @@
 
 #include "app/commands.h"
 #include "app/config_access.h"
+#include "app/security_service.h"
 
 namespace sipbox::app {
 namespace {
@@ -44,6 +45,8 @@ int run(const std::string& action, const ConfigOptions& o, const GlobalOptions& 
     return 1;
   }
   ConfigAccess& config = **access;
+  RuleCheck rule_check;
+  config.check_locally(std::string(SecurityApplier::kSubtree), rule_check);
   const config::Encoding encoding = o.json ? config::Encoding::Json : config::Encoding::Xml;
   if (action == "get" || action == "export") {
     auto text = config.get(action == "get" ? o.xpath : "", encoding,

@@ -151,6 +151,12 @@ security::RuleVariables rule_variables(const config::Snapshot& running,
   return out;
 }
 
+Status RuleCheck::apply(const config::Snapshot& next, std::span<const config::Change>) {
+  auto rules = compile_rules(next, rule_variables(next, {}));
+  if (!rules) return fail(rules.error().message);
+  return {};
+}
+
 Result<std::shared_ptr<security::RuleSet>> compile_rules(const config::Snapshot& running,
                                                          const security::RuleVariables& variables,
                                                          std::vector<std::string>* skipped) {
@@ -248,13 +254,13 @@ void SecurityReporter::post(std::string json) {
   });
 }
 
-void SecurityReporter::daily_summary(security::WallClock::time_point now) {
+std::optional<std::string> SecurityReporter::daily_summary(security::WallClock::time_point now) {
   const std::time_t t = security::WallClock::to_time_t(now);
   std::tm tm{};
   localtime_r(&t, &tm);
-  if (tm.tm_yday == summarized_day_) return;
+  if (tm.tm_yday == summarized_day_) return std::nullopt;
   summarized_day_ = tm.tm_yday;
-  if (!notifications_.daily_summary) return;
+  if (!notifications_.daily_summary) return std::nullopt;
   // The previous local day: from yesterday's midnight to today's.
   std::tm midnight = tm;
   midnight.tm_hour = midnight.tm_min = midnight.tm_sec = 0;
@@ -267,7 +273,7 @@ void SecurityReporter::daily_summary(security::WallClock::time_point now) {
   auto incidents = store_.incidents().query(query);
   if (!incidents) {
     spdlog::error("security: daily summary: {}", incidents.error().message);
-    return;
+    return std::nullopt;
   }
   std::map<std::string, std::uint64_t> by_message, by_source;
   for (const store::Incident& i : *incidents) {
@@ -283,7 +289,9 @@ void SecurityReporter::daily_summary(security::WallClock::time_point now) {
                          {"incidents", incidents->size()},
                          {"by_message", by_message},
                          {"by_source", by_source}};
-  post(summary.dump());
+  std::string text = summary.dump();
+  post(text);
+  return text;
 }
 
 SecurityReporter::~SecurityReporter() {

@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +46,14 @@ class SecurityApplier final : public config::Applier {
  private:
   security::Guard& guard_;
   std::vector<core::BoundListener> listeners_;
+};
+
+// The rule check of SecurityApplier without a Guard, for the sipbox tool editing a
+// stopped data directory: a bad rule is refused there too (SIP_PROXY and SIP_PORT are
+// "any" then, as nothing listens).
+class RuleCheck final : public config::Applier {
+ public:
+  Status apply(const config::Snapshot& next, std::span<const config::Change> changes) override;
 };
 
 // Runs blocking work (nft, syslog) off the SIP workers, in order.
@@ -89,8 +98,9 @@ class SecurityReporter final : public security::Reporter {
   void banned(const security::BanEntry& ban) override;
   void unbanned(const security::BanEntry& ban) override;
   // Called every minute: the first call of a new local day logs (and posts to the
-  // webhook) a summary of the previous day's incidents.
-  void daily_summary(security::WallClock::time_point now);
+  // webhook) a summary of the previous day's incidents, and returns its JSON text;
+  // nullopt on the other calls (and when the summary is turned off).
+  std::optional<std::string> daily_summary(security::WallClock::time_point now);
 
  private:
   void nft(std::string script);

@@ -57,6 +57,8 @@ std::shared_ptr<const ConfigDirectory::Data> ConfigDirectory::load(const config:
     record.ha1_md5 = field(user, "ha1-md5");
     record.ha1_sha256 = field(user, "ha1-sha256");
     record.enabled = field(user, "enabled") != "false";
+    const std::string limit = field(user, "max-concurrent-calls");
+    if (!limit.empty()) record.max_concurrent_calls = static_cast<std::uint16_t>(std::stoul(limit));
     data->users[user_key(field(user, "name"), sip::ascii_lower(field(user, "domain")))] = std::move(record);
   }
   return data;

@@ -20,8 +20,15 @@ security::Address address_of(const std::string& text) {
 // The proxy's view of the shared parts, with the security hooks when a Guard is set.
 proxy::Environment proxy_environment(Shared& shared, txn::TransactionTable& table, txn::Sender& sender,
                                      txn::TimerService& timers) {
-  proxy::Environment env{&table, &sender, &timers, shared.location, shared.directory, shared.auth.get(), &shared.self,
-                         {}, {}, {}};
+  proxy::Environment env;
+  env.table = &table;
+  env.sender = &sender;
+  env.timers = &timers;
+  env.location = shared.location;
+  env.directory = shared.directory;
+  env.auth = shared.auth.get();
+  env.self = &shared.self;
+  env.active_calls = &shared.active_calls;
   if (security::Guard* guard = shared.guard) {
     env.on_auth_failure = [guard](const registrar::AuthFailure& f) {
       guard->auth_failure(address_of(f.source.address), f.user, security::Clock::now());
@@ -30,7 +37,11 @@ proxy::Environment proxy_environment(Shared& shared, txn::TransactionTable& tabl
       guard->unknown_user(address_of(source.address), user, security::Clock::now());
     };
     env.on_call_attempt = [guard](const txn::Destination& source, std::string_view account, std::string_view target) {
-      guard->call_attempt(address_of(source.address), account, target, security::Clock::now());
+      return guard->call_attempt(address_of(source.address), account, target, security::Clock::now());
+    };
+    env.on_call_limit = [guard](const txn::Destination& source, std::string_view account, std::size_t active,
+                                std::uint16_t limit) {
+      guard->call_limit_reached(address_of(source.address), account, active, limit);
     };
   }
   return env;

@@ -23,6 +23,7 @@ struct Shared {
   std::unique_ptr<registrar::DigestAuthenticator> auth;
   std::unique_ptr<registrar::Registrar> registrar;
   security::Guard* guard = nullptr;
+  proxy::ActiveCalls active_calls;  // max-concurrent-calls across the workers
   proxy::LocalIdentity self;
   std::vector<std::unique_ptr<Worker>> workers;
 };

@@ -49,6 +49,7 @@ struct Proxy::Context {
   bool cancelled = false;
   bool answered = false;  // a 2xx went upstream
   bool ringing = false;   // a provisional > 100 arrived: the no-answer timer runs
+  bool counted = false;   // in ActiveCalls until a failure or the BYE
   txn::TimerService::Handle no_answer = 0;
 };
 

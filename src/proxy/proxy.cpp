@@ -144,6 +144,8 @@ void Proxy::on_request(txn::TransactionId server, const sip::Message& request, c
   const sip::Uri& target_uri = context->strict_route ? routes.back().uri : ruri;
 
   std::vector<Target> targets;
+  ActiveCalls::Party caller;
+  ActiveCalls::Party callee;
   const bool in_dialog = !request.to().tag().empty();
   // A dialog-creating request with a pre-loaded route beyond us would be relayed without
   // authentication wherever it says: refused, as in Kamailio's default configuration.
@@ -182,8 +184,15 @@ void Proxy::on_request(txn::TransactionId server, const sip::Message& request, c
       bool consumed = false;
       if (!authenticate(server, request, source, consumed)) return;
       if (consumed) context->consumed_realm = env_.directory->realm(from_domain);
-      if (env_.on_call_attempt && request.method_id() == sip::Method::Invite)
-        env_.on_call_attempt(source, sip::unescape(request.from().uri.user), sip::unescape(ruri.user));
+      if (request.method_id() == sip::Method::Invite) {
+        const std::string account = sip::unescape(request.from().uri.user);
+        if (env_.on_call_attempt && !env_.on_call_attempt(source, account, sip::unescape(ruri.user))) {
+          (void)respond(server, request, 403, "Forbidden (toll fraud signal)");
+          return;
+        }
+        caller.account = account + "@" + from_domain;
+        if (auto record = env_.directory->user(account, from_domain)) caller.limit = record->max_concurrent_calls;
+      }
     }
     std::string domain = sip::ascii_lower(ruri.host);
     const bool to_local = ruri.is_sip() && (env_.directory->is_local_domain(domain) || env_.self->is_self(ruri));
@@ -203,8 +212,10 @@ void Proxy::on_request(txn::TransactionId server, const sip::Message& request, c
       const std::string user = sip::unescape(ruri.user);
       const std::string aor = std::string(ruri.kind == sip::UriScheme::Sips ? "sips:" : "sip:") + user + "@" + domain;
       const auto bindings = env_.location->lookup(aor, registrar::Clock::now());
+      const auto callee_record = env_.directory->user(user, domain);
+      if (callee_record) callee = {user + "@" + domain, callee_record->max_concurrent_calls};
       if (bindings.empty()) {
-        if (env_.directory->user(user, domain)) {
+        if (callee_record) {
           ++stats_.unavailable;
           (void)respond(server, request, 480, "Temporarily Unavailable");
         } else {
@@ -250,6 +261,13 @@ void Proxy::on_request(txn::TransactionId server, const sip::Message& request, c
     }
   }
 
+  if (context->invite && !in_dialog && env_.active_calls) {
+    if (!admit_call(server, request, source, caller, callee)) return;
+    context->counted = true;
+  }
+  if (in_dialog && request.method_id() == sip::Method::Bye && env_.active_calls)
+    env_.active_calls->end(request.call_id());
+
   context->record_route = settings_.record_route && creates_dialog(request.method_id()) && !in_dialog;
   auto copy = sip::OwnedMessage::parse(request.serialize());
   if (!copy) {
@@ -263,6 +281,20 @@ void Proxy::on_request(txn::TransactionId server, const sip::Message& request, c
   contexts_.emplace(server.value, std::move(context));
   ++stats_.contexts;
   start_group(ref);
+}
+
+bool Proxy::admit_call(txn::TransactionId server, const sip::Message& request, const Destination& source,
+                       const ActiveCalls::Party& caller, const ActiveCalls::Party& callee) {
+  const auto admission = env_.active_calls->begin(request.call_id(), caller, callee, ActiveCalls::Clock::now());
+  if (admission.refusal == ActiveCalls::Refusal::none) return true;
+  ++stats_.call_limit_refusals;
+  if (admission.refusal == ActiveCalls::Refusal::callee_limit) {
+    (void)respond(server, request, 486, "Busy Here");
+    return false;
+  }
+  if (env_.on_call_limit) env_.on_call_limit(source, caller.account, admission.active, admission.limit);
+  (void)respond(server, request, 403, "Forbidden (too many concurrent calls)");
+  return false;
 }
 
 bool Proxy::authenticate(txn::TransactionId server, const sip::Message& request, const Destination& source,

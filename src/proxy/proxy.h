@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -82,6 +83,7 @@ struct ProxyStats {
   std::uint64_t no_answer_timeouts = 0;
   std::uint64_t dialogs_established = 0;  // first 2xx of an INVITE context
   std::uint64_t dialogs_ended = 0;        // 2xx to BYE
+  std::uint64_t call_limit_refusals = 0;  // 403/486 for max-concurrent-calls
   std::uint64_t contexts = 0;             // gauge: live response contexts
   ProxyStats& operator+=(const ProxyStats& o) {
     requests_forwarded += o.requests_forwarded;
@@ -97,9 +99,56 @@ struct ProxyStats {
     no_answer_timeouts += o.no_answer_timeouts;
     dialogs_established += o.dialogs_established;
     dialogs_ended += o.dialogs_ended;
+    call_limit_refusals += o.call_limit_refusals;
     contexts += o.contexts;
     return *this;
   }
+};
+
+// The calls in progress per account (user@domain), shared by every worker's Proxy so
+// that the users' max-concurrent-calls holds across workers. A call counts from its
+// INVITE (after authentication) until a final failure, a CANCEL's 487, a BYE, or a
+// deadline that stands in for a BYE that never came through us (as Kamailio's dialog
+// timeout). Thread-safe; one mutex, taken once per call event (not per message).
+class ActiveCalls {
+ public:
+  using Clock = std::chrono::steady_clock;
+  struct Party {
+    std::string account;  // "alice@example.com"; "" for none (a foreign caller)
+    std::uint16_t limit = 0;  // 0: no limit
+  };
+  enum class Refusal : std::uint8_t { none, caller_limit, callee_limit };
+  struct Admission {
+    Refusal refusal = Refusal::none;
+    std::size_t active = 0;  // the refused party's calls already in progress
+    std::uint16_t limit = 0;
+  };
+
+  explicit ActiveCalls(std::chrono::seconds early_lifetime = std::chrono::hours(1),
+                       std::chrono::seconds confirmed_lifetime = std::chrono::hours(12));
+  // Counts the call against both parties unless one is at its limit. A Call-ID already
+  // counted (a spiral, an INVITE after 407) is admitted again without counting twice.
+  Admission begin(std::string_view call_id, const Party& caller, const Party& callee, Clock::time_point now);
+  void confirmed(std::string_view call_id, Clock::time_point now);  // a 2xx: the dialog lifetime starts
+  void end(std::string_view call_id);                               // unknown Call-IDs are ignored
+  std::size_t active(std::string_view account) const;
+  std::size_t calls() const;
+
+ private:
+  struct Call {
+    std::string caller;
+    std::string callee;
+    Clock::time_point deadline;
+  };
+  void release(const Call& call);
+  void expire(Clock::time_point now);
+
+  std::chrono::seconds early_lifetime_;
+  std::chrono::seconds confirmed_lifetime_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Call> calls_;
+  std::unordered_map<std::string, std::size_t> per_account_;
+  Clock::time_point next_sweep_{};
 };
 
 // What the proxy uses; everything must outlive it.
@@ -115,7 +164,13 @@ struct Environment {
   // A request for a user that does not exist (404): extension enumeration (may be empty).
   std::function<void(const Destination& source, std::string_view user)> on_unknown_user;
   // An authenticated out-of-dialog INVITE: who calls what, from where (toll fraud).
-  std::function<void(const Destination& source, std::string_view account, std::string_view target)> on_call_attempt;
+  // false refuses the call (403).
+  std::function<bool(const Destination& source, std::string_view account, std::string_view target)> on_call_attempt;
+  // Calls per account (may be null: no limits).
+  ActiveCalls* active_calls = nullptr;
+  // A caller refused for having `active` calls at its limit (toll-fraud signal).
+  std::function<void(const Destination& source, std::string_view account, std::size_t active, std::uint16_t limit)>
+      on_call_limit;
 };
 
 class Proxy {
@@ -162,6 +217,9 @@ class Proxy {
   void on_no_answer(std::uint64_t server);
   Context* context_of_client(txn::TransactionId client, std::size_t& branch);
   void drop_context(std::uint64_t server);
+  // max-concurrent-calls of both parties (486 for the callee, 403 for the caller).
+  bool admit_call(txn::TransactionId server, const sip::Message& request, const Destination& source,
+                  const ActiveCalls::Party& caller, const ActiveCalls::Party& callee);
 
   Environment env_;
   ProxySettings settings_;

@@ -72,6 +72,8 @@ void Proxy::on_response(txn::TransactionId client, const sip::Message& response)
     branch.final_status = status;
     if (context->invite) {
       if (!context->answered) ++stats_.dialogs_established;
+      if (context->counted && !context->answered)
+        env_.active_calls->confirmed(context->request->call_id(), ActiveCalls::Clock::now());
       context->answered = true;
       stop_no_answer_timer(*context);
       context->next_group = context->groups.size();
@@ -118,6 +120,10 @@ void Proxy::finish_if_done(Context& context) {
 
 void Proxy::send_best(Context& context) {
   context.final_sent = true;
+  if (context.counted && !context.answered) {
+    env_.active_calls->end(context.request->call_id());
+    context.counted = false;
+  }
   stop_no_answer_timer(context);
   const txn::TransactionId server{context.server};
   const sip::Message& request = context.request.get();
@@ -266,6 +272,9 @@ void Proxy::drop_context(std::uint64_t server) {
   auto found = contexts_.find(server);
   if (found == contexts_.end()) return;
   stop_no_answer_timer(*found->second);
+  // A context that ends with neither a 2xx nor a final response sent (a transport
+  // failure upstream) must not hold its call slot until the deadline.
+  if (found->second->counted && !found->second->answered) env_.active_calls->end(found->second->request->call_id());
   for (const Branch& branch : found->second->branches) client_to_server_.erase(branch.client.value);
   contexts_.erase(found);
   --stats_.contexts;

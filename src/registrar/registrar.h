@@ -22,6 +22,7 @@ struct UserRecord {
   std::string ha1_md5;     // hex; "" when not provisioned
   std::string ha1_sha256;  // hex; "" when not provisioned
   bool enabled = true;
+  std::uint16_t max_concurrent_calls = 2;  // as caller or callee; 0: no limit
 };
 
 class Directory {

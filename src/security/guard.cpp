@@ -306,11 +306,11 @@ void Guard::unknown_user(const Address& source, std::string_view user, Clock::ti
     impl_->trip(s, source, "extension enumeration (distinct unknown users)", distinct);
 }
 
-void Guard::call_attempt(const Address& source, std::string_view account, std::string_view target,
+bool Guard::call_attempt(const Address& source, std::string_view account, std::string_view target,
                          Clock::time_point) {
   const auto settings = impl_->settings.load();
   const SecuritySettings& s = *settings;
-  if (!s.enabled || !s.toll_fraud.enabled) return;
+  if (!s.enabled || !s.toll_fraud.enabled) return true;
   const auto starts = [&](const std::vector<std::string>& prefixes) {
     return std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) { return target.starts_with(p); });
   };
@@ -328,11 +328,22 @@ void Guard::call_attempt(const Address& source, std::string_view account, std::s
     }
     new_source = new_source && seen.size() > 1;  // the first source of an account is its home
   }
-  if ((premium || international) && new_source)
-    impl_->detect(source, 0,
-                  std::string("toll fraud signal: call to ") + (premium ? "premium" : "international") + " number " +
-                      std::string(target) + " by '" + std::string(account) + "' from a new source",
-                  1, "alert");
+  if (!(premium || international) || !new_source) return true;
+  impl_->detect(source, 0,
+                std::string("toll fraud signal: call to ") + (premium ? "premium" : "international") + " number " +
+                    std::string(target) + " by '" + std::string(account) + "' from a new source",
+                1, "refused 403");
+  return false;
+}
+
+void Guard::call_limit_reached(const Address& source, std::string_view account, std::size_t active,
+                               std::uint16_t limit) {
+  const auto settings = impl_->settings.load();
+  if (!settings->enabled || !settings->toll_fraud.enabled) return;
+  impl_->detect(source, 0,
+                "toll fraud signal: '" + std::string(account) + "' calls while " + std::to_string(active) +
+                    " calls are in progress (limit " + std::to_string(limit) + ")",
+                active + 1, "refused 403");
 }
 
 BanEntry Guard::ban(const Prefix& prefix, std::chrono::seconds duration, std::string reason) {

@@ -163,8 +163,12 @@ class Guard {
   void auth_failure(const Address& source, std::string_view user, Clock::time_point now);
   void unknown_user(const Address& source, std::string_view user, Clock::time_point now);
   // Toll fraud: a call set up by `account` from `source` to `target` (a dialled number).
-  void call_attempt(const Address& source, std::string_view account, std::string_view target,
+  // false: a toll-fraud signal; the call is to be refused (403).
+  bool call_attempt(const Address& source, std::string_view account, std::string_view target,
                     Clock::time_point now);
+  // Toll fraud: `account` tried a call while it had `active` calls at its limit (the
+  // proxy refuses it); an incident when the detector is on.
+  void call_limit_reached(const Address& source, std::string_view account, std::size_t active, std::uint16_t limit);
 
   // Manual ban/unban (CLI, REST).
   BanEntry ban(const Prefix& prefix, std::chrono::seconds duration, std::string reason);

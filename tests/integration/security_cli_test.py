@@ -132,6 +132,11 @@ def stopped_checks(d):
     check(re.search(r"rule 1000002: column \d+: .*conten", r.stderr) is not None,
           f"the refusal names the column and reason: {r.stderr!r}")
     check(rules_of(d) == rules, "nothing written after the refused rule")
+    # `config set` of the same rule text goes through the same check while stopped.
+    r = cli(d, "config", "set", "/sipbox-security:security/rule[sid='1000002']/text", BAD_RULE)
+    check(r.returncode == 1 and re.search(r"rule 1000002: column \d+: .*conten", r.stderr) is not None,
+          f"config set of a bad rule is refused (stopped) with the column and reason: {r.stderr!r}")
+    check(rules_of(d) == rules, "nothing written after the refused config set")
     r = cli(d, "rules", "add", 'alert udp any any -> any any (msg:"no sid";)')
     check(r.returncode == 1 and "sid" in r.stderr, f"a rule without sid is refused: {r.stderr!r}")
 

@@ -23,6 +23,10 @@ Checks (PASS/FAIL each; exit 1 when one fails):
   brute_force            wrong Digest passwords: failures-per-source
   enumeration            INVITEs to many unknown users (404): distinct-unknown-users
   scanner                one OPTIONS with User-Agent: friendly-scanner, banned at once
+  call_limit             toll fraud: carol (max-concurrent-calls 1) calls while a call of
+                         hers rings: 403 and an incident; after that call fails a new one
+                         goes through; a call to a premium prefix from a new source: 403
+                         and an incident
   bad_rule_refused       `config set` and `config import` of a rule with a typo exit
                          non-zero naming the column and the reason; the rule in force
                          keeps banning
@@ -541,6 +545,121 @@ def check_bad_rule(ctx, daemon, state):
     return said.strip().splitlines()[-1] if said.strip() else None
 
 
+class Phone:
+    """A minimal UDP SIP party for the toll-fraud checks: a caller that answers 407s with
+    Digest credentials, or a callee that rings and then answers as told."""
+
+    def __init__(self, ctx, address):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((address, ctx.port(address)))
+        self.me = "%s:%d" % self.sock.getsockname()
+
+    def close(self):
+        self.sock.close()
+
+    def receive(self, wanted, seconds=3):
+        """The next message whose first line contains `wanted` (others are skipped)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                data = self.sock.recv(65535).decode(errors="replace")
+            except socket.timeout:
+                break
+            if wanted in data.split("\r\n", 1)[0]:
+                return data
+        raise Failure("%s received no '%s'" % (self.me, wanted))
+
+    def invite(self, port, user, target, call_id, expect):
+        """INVITE target as user@DOMAIN, answering the 407; returns the final or 18x
+        status line that contains `expect`."""
+        def request(cseq, auth=""):
+            return ("INVITE %s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK%s%d;rport\r\nMax-Forwards: 70\r\n"
+                    "From: <sip:%s@%s>;tag=%s\r\nTo: <%s>\r\nCall-ID: %s\r\nCSeq: %d INVITE\r\n"
+                    "Contact: <sip:%s@%s>\r\n%sContent-Length: 0\r\n\r\n"
+                    % (target, self.me, call_id, cseq, user, DOMAIN, call_id[:8], target, call_id, cseq, user,
+                       self.me, auth))
+        self.sock.sendto(request(1).encode(), (SERVER, port))
+        challenge = self.receive("407")
+        self.sock.sendto(("ACK %s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK%s1;rport\r\nMax-Forwards: 70\r\n"
+                          "From: <sip:%s@%s>;tag=%s\r\nTo: <%s>;tag=%s\r\nCall-ID: %s\r\nCSeq: 1 ACK\r\n"
+                          "Content-Length: 0\r\n\r\n"
+                          % (target, self.me, call_id, user, DOMAIN, call_id[:8], target,
+                             re.search(r"^To:.*;tag=([^;\s]+)", challenge, re.M | re.I).group(1), call_id)).encode(),
+                         (SERVER, port))
+        field = re.search(r"^Proxy-Authenticate: Digest (.*)$", challenge, re.M | re.I).group(1)
+        realm = re.search(r'realm="([^"]*)"', field).group(1)
+        nonce = re.search(r'nonce="([^"]*)"', field).group(1)
+        md5 = lambda text: __import__("hashlib").md5(text.encode()).hexdigest()
+        ha1 = md5("%s:%s:%s" % (user, realm, PASSWORD))
+        response = md5("%s:%s:00000001:c0ffee:auth:%s" % (ha1, nonce, md5("INVITE:" + target)))
+        auth = ('Proxy-Authorization: Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", '
+                'algorithm=MD5, cnonce="c0ffee", qop=auth, nc=00000001\r\n' % (user, realm, nonce, target, response))
+        self.sock.sendto(request(2, auth).encode(), (SERVER, port))
+        return self.receive(expect).split("\r\n", 1)[0]
+
+    def answer(self, invite, status):
+        """Responds to a received INVITE (its Via, From, To, Call-ID, CSeq)."""
+        keep = [line for line in invite.split("\r\n")
+                if line.split(":", 1)[0].lower() in ("via", "from", "call-id", "cseq", "record-route")]
+        to = next(line for line in invite.split("\r\n") if line.lower().startswith("to:"))
+        reason = {180: "Ringing", 486: "Busy Here"}[status]
+        self.sock.sendto(("SIP/2.0 %d %s\r\n%s\r\n%s;tag=callee\r\nContent-Length: 0\r\n\r\n"
+                          % (status, reason, "\r\n".join(keep), to)).encode(), (SERVER, invite_port(invite)))
+
+
+def invite_port(invite):
+    """The port of the top Via of a request the server sent (its own address)."""
+    return int(re.search(r"^Via: SIP/2.0/UDP [^:;]+:(\d+)", invite, re.M | re.I).group(1))
+
+
+def check_call_limit(ctx, daemon, state):
+    """max-concurrent-calls 1 for carol: with one call ringing, a second one gets 403 and a
+    toll-fraud incident; once the first fails (486), a third goes through. A call to a
+    premium prefix from a source carol never used gets 403 and an incident too."""
+    daemon.configure([("/sipbox-users:user[name='carol'][domain='%s']/max-concurrent-calls" % DOMAIN, "1"),
+                      (SEC + "detectors/toll-fraud/premium-prefix", "0900")])
+    after = daemon.last_incident_id()
+    caller = Phone(ctx, ATTACKER)
+    callee = Phone(ctx, CALLEE_IP)
+    try:
+        target = "sip:5551234@%s" % callee.me
+        caller.invite(daemon.port, "carol", target, "limit-1-" + uuid.uuid4().hex, "100")
+        first = callee.receive("INVITE")
+        callee.answer(first, 180)
+        caller.receive("180")
+        line = caller.invite(daemon.port, "carol", target, "limit-2-" + uuid.uuid4().hex, "403")
+        if "too many concurrent calls" not in line:
+            raise Failure("second call: %r" % line)
+        signal_text = "toll fraud signal: 'carol@%s' calls while 1 calls" % DOMAIN
+        wait_for(lambda: any(signal_text in i["message"] for i in daemon.incidents(ATTACKER, after)), 5)
+        incident = expect_detection(daemon, after, signal_text)
+        if incident["action"] != "refused 403":
+            raise Failure("incident action %r" % incident["action"])
+        callee.answer(first, 486)
+        caller.receive("486")
+        caller.invite(daemon.port, "carol", target, "limit-3-" + uuid.uuid4().hex, "100")
+        callee.receive("INVITE")
+    finally:
+        caller.close()
+    # The premium call from a new source (carol's calls so far came from the attacker's address).
+    other = Phone(ctx, "127.0.0.5")
+    try:
+        after = daemon.last_incident_id()
+        line = other.invite(daemon.port, "carol", "sip:0900123@%s" % callee.me, "premium-" + uuid.uuid4().hex,
+                            "403")
+        if "toll fraud signal" not in line:
+            raise Failure("premium call from a new source: %r" % line)
+        found = wait_for(lambda: [i for i in daemon.incidents("127.0.0.5", after)
+                                  if "premium number 0900123" in i["message"]], 5)
+        if not found:
+            raise Failure("no premium-number incident: %s" % daemon.incidents(after_id=after))
+    finally:
+        other.close()
+        callee.close()
+    return "403 + incident at the limit and for premium from a new source"
+
+
 def check_whitelist(ctx, daemon, state):
     daemon.configure([(SEC + "whitelist", ATTACKER + "/32"),
                       (SEC + "detectors/flood/enabled", "true"),
@@ -683,7 +802,8 @@ def main():
             d1.stop()
 
         # 2. Detectors one at a time, each ban 2 s (3 s for the rule); the user calls throughout.
-        names2 = ("ban_expires", "invite_flood", "brute_force", "enumeration", "scanner", "bad_rule_refused",
+        names2 = ("ban_expires", "invite_flood", "brute_force", "enumeration", "scanner", "call_limit",
+                  "bad_rule_refused",
                   "whitelist", "user_unharmed")
         if wanted(*names2):
             d2 = Daemon(ctx, "detectors", [(SEC + "rule[sid='1000001']/text", SHORT_RULE),
@@ -701,6 +821,7 @@ def main():
             run("enumeration", check_enumeration, ctx, d2, state)
             d2.configure([(SEC + "detectors/brute-force/enabled", "true")])
             run("scanner", check_scanner, ctx, d2, state)
+            run("call_limit", check_call_limit, ctx, d2, state)
             run("bad_rule_refused", check_bad_rule, ctx, d2, state)
             run("whitelist", check_whitelist, ctx, d2, state)
             stats = user.finish()

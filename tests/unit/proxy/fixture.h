@@ -36,9 +36,10 @@ inline Destination foreign_addr() { return Destination{"203.0.113.80", 5060, Tra
 
 class TestDirectory : public registrar::Directory {
  public:
-  void add(const std::string& user, const std::string& password) {
+  void add(const std::string& user, const std::string& password, std::uint16_t max_calls = 0) {
     users_[user] = registrar::UserRecord{sip::digest_ha1(sip::DigestAlgorithm::Md5, user, kDomain, password),
-                                         sip::digest_ha1(sip::DigestAlgorithm::Sha256, user, kDomain, password), true};
+                                         sip::digest_ha1(sip::DigestAlgorithm::Sha256, user, kDomain, password), true,
+                                         max_calls};
   }
   bool is_local_domain(std::string_view domain) const override { return domain == kDomain; }
   std::string realm(std::string_view domain) const override { return std::string(domain); }
@@ -143,6 +144,10 @@ class ProxyTest : public ::testing::Test {
       env.auth = &auth;
       env.self = &self;
       env.on_auth_failure = [this](const registrar::AuthFailure& f) { failures.push_back(f); };
+      env.active_calls = &active_calls;
+      env.on_call_limit = [this](const Destination&, std::string_view account, std::size_t active, std::uint16_t) {
+        limit_signals.push_back(std::string(account) + " " + std::to_string(active));
+      };
       proxy_ = std::make_unique<Proxy>(env, settings);
       tu.proxy = proxy_.get();
     }
@@ -220,6 +225,8 @@ class ProxyTest : public ::testing::Test {
   registrar::DigestAuthenticator auth{nonces, {sip::DigestAlgorithm::Md5}};
   ProxySettings settings;
   std::vector<registrar::AuthFailure> failures;
+  ActiveCalls active_calls;
+  std::vector<std::string> limit_signals;  // "account active" per refused caller
 
  private:
   std::vector<std::unique_ptr<Msg>> delivered_;

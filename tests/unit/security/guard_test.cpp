@@ -187,14 +187,34 @@ TEST_F(GuardFixture, TollFraudSignalForPremiumCallsFromANewSource) {
   SecuritySettings s;
   s.toll_fraud.premium_prefixes = {"0900"};
   make(s);
-  guard->call_attempt(ip("192.0.2.1"), "alice", "09001234", now);  // the account's first source
+  EXPECT_TRUE(guard->call_attempt(ip("192.0.2.1"), "alice", "09001234", now));  // the account's first source
   EXPECT_TRUE(reporter.detections.empty());
-  guard->call_attempt(ip("198.51.100.9"), "alice", "200", now);  // new source, ordinary number
+  EXPECT_TRUE(guard->call_attempt(ip("198.51.100.9"), "alice", "200", now));  // new source, ordinary number
   EXPECT_TRUE(reporter.detections.empty());
-  guard->call_attempt(ip("203.0.113.5"), "alice", "09005555", now);
+  EXPECT_FALSE(guard->call_attempt(ip("203.0.113.5"), "alice", "09005555", now));
   ASSERT_EQ(reporter.detections.size(), 1u);
-  EXPECT_EQ(reporter.detections[0].action, "alert");
+  EXPECT_EQ(reporter.detections[0].action, "refused 403");
   EXPECT_TRUE(reporter.bans.empty());
+  // The home source may call premium numbers.
+  EXPECT_TRUE(guard->call_attempt(ip("192.0.2.1"), "alice", "09007777", now));
+}
+
+TEST_F(GuardFixture, TollFraudSignalForCallsAboveTheAccountsLimit) {
+  make(SecuritySettings{});
+  guard->call_limit_reached(ip("203.0.113.5"), "alice@example.com", 2, 2);
+  ASSERT_EQ(reporter.detections.size(), 1u);
+  EXPECT_EQ(reporter.detections[0].message,
+            "toll fraud signal: 'alice@example.com' calls while 2 calls are in progress (limit 2)");
+  EXPECT_EQ(reporter.detections[0].count, 3u);
+  EXPECT_EQ(reporter.detections[0].action, "refused 403");
+  EXPECT_TRUE(reporter.bans.empty());
+
+  SecuritySettings off;
+  off.toll_fraud.enabled = false;
+  make(off);
+  reporter.detections.clear();
+  guard->call_limit_reached(ip("203.0.113.5"), "alice@example.com", 2, 2);
+  EXPECT_TRUE(reporter.detections.empty());
 }
 
 TEST_F(GuardFixture, DisabledGuardKeepsBansButEnforcesNone) {
