@@ -102,7 +102,9 @@ void sender(std::vector<Endpoint>& eps, std::size_t calls, std::int64_t t0, std:
   const std::int64_t w1 = end;
   for (std::int64_t k = 0;; ++k) {
     const std::int64_t slot = t0 + k * kPeriodNs;
-    if (slot >= end) break;
+    // Past the end (or, when the sender cannot keep up, half a second after it): stop.
+    // Sends that did not happen in the window were not offered: offered_pps shows it.
+    if (slot >= end || now_ns() > end + 500'000'000) break;
     for (std::size_t i = 0; i < calls; ++i) {
       const std::int64_t due = slot + static_cast<std::int64_t>(i) * kPeriodNs / static_cast<std::int64_t>(calls);
       std::int64_t now = now_ns();
