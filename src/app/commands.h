@@ -34,4 +34,7 @@ void add_rules_command(CLI::App& app, const GlobalOptions& global, int& exit_cod
 // sipbox bans list [--json], bans del ADDR, bans add ADDR [--duration D] [--reason R]
 void add_bans_command(CLI::App& app, const GlobalOptions& global, int& exit_code);
 
+// sipbox capture start [--interface IF] | stop | status [--json]: passive monitoring in sipboxd
+void add_capture_command(CLI::App& app, const GlobalOptions& global, int& exit_code);
+
 }  // namespace sipbox::app

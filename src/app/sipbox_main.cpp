@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   sipbox::app::add_status_command(app, global, exit_code);
   sipbox::app::add_rules_command(app, global, exit_code);
   sipbox::app::add_bans_command(app, global, exit_code);
+  sipbox::app::add_capture_command(app, global, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "app/ban_admin.h"
+#include "app/capture_service.h"
 #include "app/config_access.h"
 #include "app/control_protocol.h"
 #include "app/control_server.h"
@@ -144,6 +145,11 @@ int run(const app::DaemonOptions& options) {
     return s;
   };
 
+  // Passive mode (docs/monitoring.md): started on demand. Its reports are logged until a
+  // quality recorder stores them.
+  app::LoggingObserver media_log;
+  app::CaptureService capture(**store, media_log);
+
   boost::asio::io_context io;
   // Expired bindings leave memory and the store once a minute; bans end on time (and
   // leave nftables and the store).
@@ -155,6 +161,7 @@ int run(const app::DaemonOptions& options) {
   auto control = app::ControlServer::start(io, **store, options.data_dir / app::kControlSocketName,
                                            [&] { return app::status_json(snapshot()); },
                                            [&](const nlohmann::json& request) {
+                                             if (auto reply = capture.execute(request)) return reply;
                                              return app::execute_ban_op(guard, bans, request);
                                            });
   if (!control) {
@@ -174,6 +181,7 @@ int run(const app::DaemonOptions& options) {
     };
     std::vector<sipbox::web::ApiResource> api{{"status", status}};
     for (auto& resource : app::security_api(guard, bans, **data)) api.push_back(std::move(resource));
+    for (auto& resource : app::capture_api(capture)) api.push_back(std::move(resource));
     sipbox::web::add_rest_api(http, **store, std::move(api));
     auto bound = http.start(io, address, http_port);
     if (!bound) {
@@ -214,6 +222,7 @@ int run(const app::DaemonOptions& options) {
   spdlog::info("sipboxd {} started (data dir {})", sipbox::kVersion,
                std::filesystem::absolute(options.data_dir).string());
   io.run();
+  capture.stop();
   if (netconf) netconf->stop();
   (*sip)->stop();
   control->reset();
