@@ -143,8 +143,9 @@ json CaptureService::status() const {
   std::lock_guard lock(mutex_);
   json out;
   if (monitor_) {
-    out = stats_json(monitor_->stats());
-    out["running"] = true;
+    const capture::MonitorStats stats = monitor_->stats();
+    out = stats_json(stats);
+    out["running"] = stats.running;  // false when the capture failed by itself (see "error")
   } else if (last_) {
     out = stats_json(*last_);
     out["running"] = false;
