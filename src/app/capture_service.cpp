@@ -101,8 +101,19 @@ CaptureService::CaptureService(config::ConfigStore& config, media::RelayObserver
 
 CaptureService::~CaptureService() { stop(); }
 
+// A capture that libpcap ended by itself (its thread has returned) is over: its counts
+// become the last run's, and a new one may start.
+void CaptureService::reap_locked() {
+  if (!monitor_) return;
+  capture::MonitorStats stats = monitor_->stats();
+  if (stats.running) return;
+  monitor_.reset();
+  last_ = std::move(stats);
+}
+
 Status CaptureService::start(std::optional<std::string> interface) {
   std::lock_guard lock(mutex_);
+  reap_locked();
   if (monitor_) return fail("passive capture already running on " + monitor_->stats().source);
   const config::Snapshot running = config_.running();
   if (!interface || interface->empty()) interface = running.value(kInterfaceLeaf);
@@ -168,6 +179,7 @@ std::optional<json> CaptureService::execute(const json& request) {
     }
     {
       std::lock_guard lock(mutex_);
+      reap_locked();
       if (monitor_) return refused("in-use", "passive capture already running on " + monitor_->stats().source);
     }
     if ((!interface || interface->empty()) && !config_.running().value(kInterfaceLeaf))

@@ -54,6 +54,8 @@ class CaptureService {
   std::optional<nlohmann::json> execute(const nlohmann::json& request);
 
  private:
+  void reap_locked();  // mutex_ held
+
   config::ConfigStore& config_;
   media::RelayObserver& observer_;
   mutable std::mutex mutex_;
