@@ -20,6 +20,7 @@
 #include "app/daemon_options.h"
 #include "app/data_dir_lock.h"
 #include "app/log_level.h"
+#include "app/media_service.h"
 #include "app/security_api.h"
 #include "app/periodic.h"
 #include "app/security_service.h"
@@ -118,6 +119,23 @@ int run(const app::DaemonOptions& options) {
   }
   sipbox::security::Guard guard(app::security_settings(running), bans, security_reporter);
 
+  // The media relay and the quality records of its streams (and of passively monitored
+  // ones); the proxy anchors calls on it as media/relay-mode says.
+  auto media_settings = app::media_config(running, options, address);
+  if (!media_settings) {
+    spdlog::error("media: {}", media_settings.error().message);
+    return 1;
+  }
+  app::QualityRecorder quality(data.value()->quality(), media_settings->monitoring);
+  auto relay = sipbox::media::MediaRelay::start(media_settings->relay, quality);
+  if (!relay) {
+    spdlog::error("media relay: {}", relay.error().message);
+    return 1;
+  }
+  sip_settings->relay = relay->get();
+  sip_settings->media = media_settings->proxy;
+  spdlog::info("media relay on ports {}-{} (relay-mode {})", media_settings->relay.port_min,
+               media_settings->relay.port_max, running.value("/sipbox-media:media/relay-mode").value_or("nat-only"));
   auto sip = sipbox::core::Core::start(std::move(*sip_settings), directory, location, &guard);
   if (!sip) {
     spdlog::error("SIP: {}", sip.error().message);
@@ -142,13 +160,14 @@ int run(const app::DaemonOptions& options) {
     s.listeners = listeners;
     s.core = (*sip)->stats();
     s.store = (*data)->stats();
+    s.media = quality.stats();
+    s.media->relay = (*relay)->counters();
     return s;
   };
 
-  // Passive mode (docs/monitoring.md): started on demand. Its reports are logged until a
-  // quality recorder stores them.
-  app::LoggingObserver media_log;
-  app::CaptureService capture(**store, media_log);
+  // Passive mode (docs/monitoring.md): started on demand; its reports become quality
+  // records like the relay's.
+  app::CaptureService capture(**store, quality);
 
   boost::asio::io_context io;
   // Expired bindings leave memory and the store once a minute; bans end on time (and
@@ -182,6 +201,7 @@ int run(const app::DaemonOptions& options) {
     std::vector<sipbox::web::ApiResource> api{{"status", status}};
     for (auto& resource : app::security_api(guard, bans, **data)) api.push_back(std::move(resource));
     for (auto& resource : app::capture_api(capture)) api.push_back(std::move(resource));
+    for (auto& resource : app::quality_api((*data)->quality())) api.push_back(std::move(resource));
     sipbox::web::add_rest_api(http, **store, std::move(api));
     auto bound = http.start(io, address, http_port);
     if (!bound) {
@@ -225,6 +245,8 @@ int run(const app::DaemonOptions& options) {
   capture.stop();
   if (netconf) netconf->stop();
   (*sip)->stop();
+  relay->reset();   // open streams end with their final reports ...
+  quality.flush();  // ... which become records before the store closes
   control->reset();
   if (auto closed = (*data)->close(); !closed) spdlog::error("store: {}", closed.error().message);
   spdlog::info("sipboxd stopped");

@@ -1,6 +1,7 @@
 #include "app/status.h"
 
 #include <array>
+#include <cstdio>
 #include <initializer_list>
 #include <utility>
 
@@ -114,6 +115,22 @@ class Exposition {
   void gauge(std::string_view name, std::string_view help, std::uint64_t value) {
     family(name, "gauge", help);
     sample(value);
+  }
+
+  // A histogram family: cumulative buckets by upper bound, then +Inf, _sum and _count.
+  template <std::size_t N>
+  void histogram(std::string_view name, std::string_view help, const std::array<double, N>& bounds,
+                 const std::array<std::uint64_t, N>& buckets, std::uint64_t count, double sum) {
+    family(name, "histogram", help);
+    char number[32];
+    for (std::size_t i = 0; i < N; ++i) {
+      std::snprintf(number, sizeof number, "%g", bounds[i]);
+      text_ += std::string(name) + "_bucket{le=\"" + number + "\"} " + std::to_string(buckets[i]) + "\n";
+    }
+    text_ += std::string(name) + "_bucket{le=\"+Inf\"} " + std::to_string(count) + "\n";
+    std::snprintf(number, sizeof number, "%.6g", sum);
+    text_ += std::string(name) + "_sum " + number + "\n";
+    text_ += std::string(name) + "_count " + std::to_string(count) + "\n";
   }
 
   std::string take() { return std::move(text_); }
@@ -289,6 +306,25 @@ void store_metrics(Exposition& out, const store::StoreStats& st) {
               st.backpressure_waits);
 }
 
+void media_metrics(Exposition& out, const StatusSnapshot::Media& m) {
+  const media::RelayCounters& r = m.relay;
+  out.gauge("sipbox_media_calls", "Calls whose media the relay carries.", r.calls);
+  out.gauge("sipbox_media_streams", "Relayed streams (m= lines).", r.streams);
+  out.gauge("sipbox_media_ports_in_use", "Relay ports allocated.", r.ports_in_use);
+  out.gauge("sipbox_media_ports_free", "Relay ports free in the configured range.", r.ports_free);
+  out.counter("sipbox_media_packets_relayed_total", "RTP and RTCP packets relayed.", r.packets_relayed);
+  out.counter("sipbox_media_octets_relayed_total", "Octets of RTP and RTCP packets relayed.", r.octets_relayed);
+  out.counter("sipbox_media_packets_dropped_total",
+              "Packets the relay dropped: no destination yet, foreign source, send errors.", r.packets_dropped);
+  out.counter("sipbox_media_allocation_failures_total", "Streams not relayed because the port range was exhausted.",
+              r.allocation_failures);
+  out.counter("sipbox_media_timeouts_total", "Relayed calls ended for lack of media.", r.timeouts);
+  out.counter("sipbox_quality_records_total", "Quality records written (relayed and passively monitored streams).",
+              m.records);
+  out.histogram("sipbox_quality_mos", "MOS (ITU-T G.107 E-model) of the quality records.", StatusSnapshot::kMosBounds,
+                m.mos_buckets, m.records, m.mos_sum);
+}
+
 }  // namespace
 
 std::string_view method_name(sip::Method method) {
@@ -405,6 +441,20 @@ json status_json(const StatusSnapshot& s) {
                     {"backpressure_waits", st.backpressure_waits},
                     {"last_error", st.last_error}};
   }
+  if (s.media) {
+    const media::RelayCounters& r = s.media->relay;
+    out["media"] = {{"calls", r.calls},
+                    {"streams", r.streams},
+                    {"ports_in_use", r.ports_in_use},
+                    {"ports_free", r.ports_free},
+                    {"packets_relayed", r.packets_relayed},
+                    {"octets_relayed", r.octets_relayed},
+                    {"packets_dropped", r.packets_dropped},
+                    {"allocation_failures", r.allocation_failures},
+                    {"timeouts", r.timeouts},
+                    {"quality_records", s.media->records},
+                    {"mos_mean", s.media->records ? s.media->mos_sum / static_cast<double>(s.media->records) : 0.0}};
+  }
   return out;
 }
 
@@ -417,6 +467,7 @@ std::string prometheus_text(const StatusSnapshot& s) {
   proxy_metrics(out, s);
   transport_metrics(out, s);
   if (s.store) store_metrics(out, *s.store);
+  if (s.media) media_metrics(out, *s.media);
   return out.take();
 }
 

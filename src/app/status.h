@@ -5,6 +5,7 @@
 // metric is described in docs/operations.md.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "core/core.h"
+#include "media/relay.h"
 #include "sip/message.h"
 #include "store/store.h"
 
@@ -32,6 +34,15 @@ struct StatusSnapshot {
   std::vector<ListenerInfo> listeners;
   core::CoreStats core;
   std::optional<store::StoreStats> store;  // absent when the daemon runs without one
+  // The media relay and the quality records (absent without a relay).
+  struct Media {
+    media::RelayCounters relay;
+    std::array<std::uint64_t, 7> mos_buckets{};  // cumulative, MOS <= kMosBounds[i]
+    std::uint64_t records = 0;
+    double mos_sum = 0;
+  };
+  static constexpr std::array<double, 7> kMosBounds{1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5};
+  std::optional<Media> media;
 };
 
 // The SIP listeners of a running core, as ListenerInfo.

@@ -51,6 +51,9 @@ struct CoreSettings {
   // mapping open; 0 disables them.
   std::chrono::seconds nat_keepalive{30};
   std::string server_name = "sipbox";
+  // The media relay the proxy anchors calls on (null: SDP passes untouched) and when.
+  media::MediaRelay* relay = nullptr;
+  proxy::MediaSettings media;
 };
 
 // Counters summed over the workers, for /metrics and `sipbox status`.

@@ -29,6 +29,8 @@ proxy::Environment proxy_environment(Shared& shared, txn::TransactionTable& tabl
   env.auth = shared.auth.get();
   env.self = &shared.self;
   env.active_calls = &shared.active_calls;
+  env.relay = shared.settings.relay;
+  env.media = shared.settings.media;
   if (security::Guard* guard = shared.guard) {
     env.on_auth_failure = [guard](const registrar::AuthFailure& f) {
       guard->auth_failure(address_of(f.source.address), f.user, security::Clock::now());

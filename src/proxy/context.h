@@ -16,6 +16,7 @@ struct Proxy::Target {
   std::string request_uri;
   Destination next_hop;
   std::vector<std::string> routes;
+  bool behind_nat = false;  // a binding reached at its NAT source (media relay nat-only)
 };
 
 struct Branch {
@@ -50,6 +51,7 @@ struct Proxy::Context {
   bool answered = false;  // a 2xx went upstream
   bool ringing = false;   // a provisional > 100 arrived: the no-answer timer runs
   bool counted = false;   // in ActiveCalls until a failure or the BYE
+  bool initial_invite = false;  // out of dialog: its failure ends the call's media
   txn::TimerService::Handle no_answer = 0;
 };
 

@@ -6,6 +6,7 @@
 
 #include "base/hex.h"
 #include "proxy/context.h"
+#include "proxy/media_anchor.h"
 
 namespace sipbox::proxy {
 namespace {
@@ -79,7 +80,9 @@ std::string loop_hash(const sip::Message& request) {
   return to_hex(bytes, sizeof bytes);
 }
 
-Proxy::Proxy(Environment env, ProxySettings settings) : env_(std::move(env)), settings_(std::move(settings)) {}
+Proxy::Proxy(Environment env, ProxySettings settings) : env_(std::move(env)), settings_(std::move(settings)) {
+  if (env_.relay) media_ = std::make_unique<MediaAnchor>(*env_.relay, env_.media, *env_.self);
+}
 
 Proxy::~Proxy() {
   for (auto& [id, context] : contexts_) stop_no_answer_timer(*context);
@@ -242,6 +245,7 @@ void Proxy::on_request(txn::TransactionId server, const sip::Message& request, c
           d.port = r.binding.received.port;
           d.transport = transport_from_name(r.binding.received.transport).value_or(TransportKind::Udp);
           destination = d;
+          t.behind_nat = true;
         } else if (auto contact = sip::parse_uri(r.binding.contact)) {
           destination = destination_for(*contact);
         }
@@ -275,6 +279,18 @@ void Proxy::on_request(txn::TransactionId server, const sip::Message& request, c
     return;
   }
   context->request = std::move(*copy);
+  context->initial_invite = context->invite && !in_dialog;
+  if (media_) {
+    if (context->initial_invite) {
+      const Target& first = context->groups.front().front();
+      const bool nat = std::any_of(context->groups.begin(), context->groups.end(), [](const auto& group) {
+        return std::any_of(group.begin(), group.end(), [](const Target& t) { return t.behind_nat; });
+      });
+      media_->on_invite(context->request.get(), source, first.next_hop, nat);
+    } else if (in_dialog) {
+      media_->on_request(context->request.get());
+    }
+  }
   // 16.2: an INVITE gets its 100 Trying at once, so the caller stops retransmitting.
   if (context->invite) (void)respond(server, context->request.get(), 100, "Trying");
   Context& ref = *context;
@@ -330,7 +346,9 @@ bool Proxy::authenticate(txn::TransactionId server, const sip::Message& request,
       }
       break;
     case Outcome::NoCredentials:
-    case Outcome::Stale: ++stats_.challenges; break;
+    case Outcome::Stale:
+      ++stats_.challenges;
+      break;
   }
   std::string challenges;
   for (const std::string& c : env_.auth->challenges(realm, verdict.outcome == Outcome::Stale, now))
@@ -452,12 +470,13 @@ void Proxy::on_stray_ack(const sip::Message& ack) {
   while (route < routes.size() && route < 2 && env_.self->is_self(routes[route].uri)) ++route;
   const sip::Uri& hop = route < routes.size() ? routes[route].uri : ack.request_uri();
   if (route == routes.size() && env_.self->is_self(hop)) return;  // ours: nothing to do
-  if (route == 0 && routes.empty()) return;                        // not routed through us: no relay
+  if (route == 0 && routes.empty()) return;                       // not routed through us: no relay
   auto destination = destination_for(hop);
   if (!destination) return;
   auto built = sip::OwnedMessage::parse(ack.serialize());
   if (!built) return;
   sip::Message& m = built->get();
+  if (media_) media_->on_request(m);  // an answer in the ACK (late offer)
   for (std::size_t i = 0; i < route; ++i) sip::remove_first_value(m, sip::HeaderId::Route);
   const std::size_t mf = first_index_of(m, sip::HeaderId::MaxForwards);
   if (mf < m.headers().size()) {

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "media/relay.h"
 #include "registrar/registrar.h"
 #include "sip/sip.h"
 #include "txn/txn.h"
@@ -114,7 +115,7 @@ class ActiveCalls {
  public:
   using Clock = std::chrono::steady_clock;
   struct Party {
-    std::string account;  // "alice@example.com"; "" for none (a foreign caller)
+    std::string account;      // "alice@example.com"; "" for none (a foreign caller)
     std::uint16_t limit = 0;  // 0: no limit
   };
   enum class Refusal : std::uint8_t { none, caller_limit, callee_limit };
@@ -151,6 +152,15 @@ class ActiveCalls {
   Clock::time_point next_sweep_{};
 };
 
+// Mirrors `container media` in yang/sipbox-media.yang (the proxy's part of it).
+struct MediaSettings {
+  enum class Mode : std::uint8_t { always, nat_only, never };
+  Mode mode = Mode::nat_only;
+  // The relay address written into SDP; "" = the SIP interface address of that family.
+  std::string advertised_ipv4;
+  std::string advertised_ipv6;
+};
+
 // What the proxy uses; everything must outlive it.
 struct Environment {
   txn::TransactionTable* table = nullptr;
@@ -171,6 +181,9 @@ struct Environment {
   // A caller refused for having `active` calls at its limit (toll-fraud signal).
   std::function<void(const Destination& source, std::string_view account, std::size_t active, std::uint16_t limit)>
       on_call_limit;
+  // The media relay (may be null: SDP passes untouched) and when to use it.
+  media::MediaRelay* relay = nullptr;
+  MediaSettings media;
 };
 
 class Proxy {
@@ -198,12 +211,12 @@ class Proxy {
 
   struct Context;
   struct Target;
+  class MediaAnchor;
 
  private:
   Status respond(txn::TransactionId server, const sip::Message& request, int status, std::string_view reason,
                  std::string_view extra_headers = {});
-  bool authenticate(txn::TransactionId server, const sip::Message& request, const Destination& source,
-                    bool& consumed);
+  bool authenticate(txn::TransactionId server, const sip::Message& request, const Destination& source, bool& consumed);
   void start_group(Context& context);
   void forward(Context& context, const Target& target);
   void branch_final(Context& context, std::size_t branch, int status, std::string_view reason,
@@ -223,6 +236,7 @@ class Proxy {
 
   Environment env_;
   ProxySettings settings_;
+  std::unique_ptr<MediaAnchor> media_;  // when env_.relay is set
   ProxyStats stats_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Context>> contexts_;  // by server transaction
   std::unordered_map<std::uint64_t, std::uint64_t> client_to_server_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "proxy/context.h"
+#include "proxy/media_anchor.h"
 
 namespace sipbox::proxy {
 namespace {
@@ -60,8 +61,7 @@ void Proxy::on_response(txn::TransactionId client, const sip::Message& response)
     if (context->invite && !context->ringing && !context->final_sent && !context->cancelled) {
       context->ringing = true;
       const std::uint64_t server = context->server;
-      context->no_answer =
-          env_.timers->schedule(settings_.no_answer_timeout, [this, server] { on_no_answer(server); });
+      context->no_answer = env_.timers->schedule(settings_.no_answer_timeout, [this, server] { on_no_answer(server); });
     }
     if (!context->final_sent) forward_response(*context, response);
     return;
@@ -109,8 +109,7 @@ void Proxy::branch_final(Context& context, std::size_t index, int status, std::s
 }
 
 void Proxy::finish_if_done(Context& context) {
-  if (std::any_of(context.branches.begin(), context.branches.end(), [](const Branch& b) { return !b.final; }))
-    return;
+  if (std::any_of(context.branches.begin(), context.branches.end(), [](const Branch& b) { return !b.final; })) return;
   if (!context.final_sent && !context.cancelled && context.next_group < context.groups.size()) {
     start_group(context);  // serial forking: the next q group
     return;
@@ -124,6 +123,8 @@ void Proxy::send_best(Context& context) {
     env_.active_calls->end(context.request->call_id());
     context.counted = false;
   }
+  if (media_ && context.initial_invite && !context.answered)
+    media_->end(context.request->call_id(), context.cancelled ? media::EndReason::cancelled : media::EndReason::failed);
   stop_no_answer_timer(context);
   const txn::TransactionId server{context.server};
   const sip::Message& request = context.request.get();
@@ -162,6 +163,7 @@ void Proxy::forward_response(Context& context, const sip::Message& response) {
   if (!copy) return;
   sip::remove_first_value(copy->get(), sip::HeaderId::Via);
   if (copy->get().vias().empty()) return;  // it was for us
+  if (media_) media_->on_response(copy->get());
   if (env_.table->respond(txn::TransactionId{context.server}, copy->get())) {
     ++stats_.responses_forwarded;
   } else if (context.invite && response.status_code() >= 200 && response.status_code() < 300) {
@@ -181,11 +183,13 @@ void Proxy::on_stray_response(const sip::Message& response) {
   if (to.address.size() >= 2 && to.address.front() == '[') to.address = to.address.substr(1, to.address.size() - 2);
   to.transport = transport_from_name(next.transport).value_or(TransportKind::Udp);
   std::uint16_t port = next.port != 0 ? next.port : (to.transport == TransportKind::Tls ? 5061 : 5060);
-  if (auto rport = sip::parse_number(next.rport(), 65535); rport && *rport != 0) port = static_cast<std::uint16_t>(*rport);
+  if (auto rport = sip::parse_number(next.rport(), 65535); rport && *rport != 0)
+    port = static_cast<std::uint16_t>(*rport);
   to.port = port;
   auto copy = sip::OwnedMessage::parse(response.serialize());
   if (!copy) return;
   sip::remove_first_value(copy->get(), sip::HeaderId::Via);
+  if (media_) media_->on_response(copy->get());
   if (env_.sender->send(to, copy->get().serialize())) ++stats_.stateless_forwarded;
 }
 
@@ -223,11 +227,12 @@ void Proxy::send_cancel(Context& context, std::size_t index) {
       case sip::HeaderId::CallId:
         text += std::string(field.name) + ": " + sip::unfold(field.value) + "\r\n";
         break;
-      default: break;
+      default:
+        break;
     }
   }
-  text += "CSeq: " + std::to_string(invite.cseq().number) + " CANCEL\r\nMax-Forwards: " +
-          std::to_string(settings_.max_forwards) + "\r\nContent-Length: 0\r\n\r\n";
+  text += "CSeq: " + std::to_string(invite.cseq().number) +
+          " CANCEL\r\nMax-Forwards: " + std::to_string(settings_.max_forwards) + "\r\nContent-Length: 0\r\n\r\n";
   auto cancel = sip::OwnedMessage::parse(std::move(text));
   if (!cancel) return;
   (void)env_.table->send_request(cancel->get(), branch.destination);
@@ -274,7 +279,9 @@ void Proxy::drop_context(std::uint64_t server) {
   stop_no_answer_timer(*found->second);
   // A context that ends with neither a 2xx nor a final response sent (a transport
   // failure upstream) must not hold its call slot until the deadline.
-  if (found->second->counted && !found->second->answered) env_.active_calls->end(found->second->request->call_id());
+  const Context& gone = *found->second;
+  if (gone.counted && !gone.answered) env_.active_calls->end(gone.request->call_id());
+  if (media_ && gone.initial_invite && !gone.answered) media_->end(gone.request->call_id(), media::EndReason::failed);
   for (const Branch& branch : found->second->branches) client_to_server_.erase(branch.client.value);
   contexts_.erase(found);
   --stats_.contexts;

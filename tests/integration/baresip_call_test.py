@@ -17,6 +17,7 @@ import json
 import math
 import os
 import signal
+import sqlite3
 import socket
 import subprocess
 import sys
@@ -243,6 +244,33 @@ def stop_all(phones):
         phone.stop()
 
 
+def check_quality_records(data_dir):
+    """The relay carried both directions: one record each, from one phone to the other, with the packets of a few seconds of G.711, no loss on loopback and a MOS
+    near the codec's best."""
+    def records():
+        try:
+            db = sqlite3.connect(f"file:{os.path.join(data_dir, 'sipbox.db')}?mode=ro", uri=True, timeout=5)
+            try:
+                return db.execute("SELECT src_address || ':' || src_port, dst_address || ':' || dst_port, codec, "
+                                  "packets, loss_percent, mos FROM quality").fetchall()
+            finally:
+                db.close()
+        except sqlite3.OperationalError:
+            return []
+    wait_for(lambda: len(records()) >= 2, 10)
+    rows = records()
+    print("quality records:", rows)
+    if not check(len(rows) == 2, f"two quality records after the call ({rows})"):
+        return
+    # baresip sends its RTP from an unbound socket, so the relay latches 127.0.0.1:<port>.
+    (a_src, a_dst, *_), (b_src, b_dst, *_) = rows
+    check(a_src == b_dst and b_src == a_dst and a_src != b_src,
+          f"one record per direction, each phone once as source and once as destination ({rows})")
+    for _, _, codec, packets, loss, mos in rows:
+        check(codec in ("PCMU", "PCMA") and packets >= 100 and loss == 0 and 4.0 < mos <= 4.5,
+              f"record: codec {codec}, {packets} packets, loss {loss} %, MOS {mos}")
+
+
 def run(tmp):
     data_dir = os.path.join(tmp, "data")
     passwords = {"alice": "alice-secret-1", "bob": "bob-secret-2"}
@@ -255,6 +283,10 @@ def run(tmp):
     # detector is off here (tests/integration/security_test.py covers it).
     r = subprocess.run([sipbox, "--data-dir", data_dir, "config", "set",
                         "/sipbox-security:security/detectors/brute-force/enabled", "false"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, f"config set: {r.stdout}{r.stderr}"
+    # The media goes through sipboxd's relay, which writes a quality record per direction.
+    r = subprocess.run([sipbox, "--data-dir", data_dir, "config", "set", "/sipbox-media:media/relay-mode", "always"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, f"config set: {r.stdout}{r.stderr}"
 
@@ -344,6 +376,7 @@ def run(tmp):
             print(f"{phone.name}: decoded {samples / RATE:.1f} s of audio, {toned:.0%} of frames carry the tone")
             check(samples >= 2 * RATE and toned > 0.5, f"{phone.name}: the peer's tone was received "
                   f"({samples} samples, {toned:.0%} toned)")
+        check_quality_records(data_dir)
     finally:
         stop_all(phones)
         if server.poll() is None:

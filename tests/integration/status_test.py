@@ -168,7 +168,7 @@ def parse_exposition(text):
         elif line.startswith("# TYPE "):
             _, _, name, kind = line.split(" ", 3)
             check(name not in types, f"/metrics: TYPE for {name} twice")
-            check(kind in ("counter", "gauge"), f"/metrics: {name} has type {kind}")
+            check(kind in ("counter", "gauge", "histogram"), f"/metrics: {name} has type {kind}")
             check(name in helps, f"/metrics: {name} has TYPE but no HELP before it")
             types[name] = kind
             seen_families.append(name)
@@ -176,10 +176,16 @@ def parse_exposition(text):
             m = SAMPLE.match(line)
             if not check(m is not None, f"/metrics: malformed line {line!r}"):
                 continue
-            name = m.group(1)
+            name = sample_name = m.group(1)
+            family = seen_families[-1] if seen_families else None
+            if family and types.get(family) == "histogram":
+                # A histogram's samples: <family>_bucket{le=...}, _sum and _count.
+                for suffix in ("_bucket", "_sum", "_count"):
+                    if name == family + suffix:
+                        name = family
             check(seen_families and seen_families[-1] == name,
                   f"/metrics: sample {name} outside its family (after {seen_families[-1:]})")
-            key = name + (m.group(2) or "")
+            key = sample_name + (m.group(2) or "")
             check(key not in series, f"/metrics: series {key} twice")
             series[key] = float(m.group(3))
     check(text.endswith("\n"), "/metrics ends with a line feed")

@@ -145,6 +145,8 @@ class ProxyTest : public ::testing::Test {
       env.self = &self;
       env.on_auth_failure = [this](const registrar::AuthFailure& f) { failures.push_back(f); };
       env.active_calls = &active_calls;
+      env.relay = relay;
+      env.media = media_settings;
       env.on_call_limit = [this](const Destination&, std::string_view account, std::size_t active, std::uint16_t) {
         limit_signals.push_back(std::string(account) + " " + std::to_string(active));
       };
@@ -226,6 +228,8 @@ class ProxyTest : public ::testing::Test {
   ProxySettings settings;
   std::vector<registrar::AuthFailure> failures;
   ActiveCalls active_calls;
+  media::MediaRelay* relay = nullptr;  // set before the first proxy() for media tests
+  MediaSettings media_settings;
   std::vector<std::string> limit_signals;  // "account active" per refused caller
 
  private:
