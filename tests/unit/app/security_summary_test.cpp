@@ -1,9 +1,9 @@
 // The security module's daily summary (app/security_service.h): once per local day, a
 // count per message and per source of the previous day's incidents from the store.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <ctime>
+#include <nlohmann/json.hpp>
 
 #include "app/security_service.h"
 #include "tests/unit/temp_dir.h"
