@@ -100,8 +100,9 @@ store::QualityRecord quality_record(const media::StreamReport& report, std::opti
   r.jitter_mean_ms = s.mean_jitter_ms;
   r.jitter_max_ms = s.max_jitter_ms;
   r.burst_ratio = s.pattern.burst_ratio();
-  // One way, sender to receiver: half of each leg's round trip (relay↔sender and
-  // relay↔receiver); one leg alone counts for both when the other is unknown.
+  // The sender-to-receiver round trip is the sum of both legs' round trips (relay↔sender
+  // and relay↔receiver); one leg alone counts for both when the other is unknown. The
+  // estimate takes half of it as the one-way network delay.
   std::optional<double> network;
   if (report.round_trip_ms && other_round_trip_ms)
     network = *report.round_trip_ms + *other_round_trip_ms;
@@ -110,7 +111,7 @@ store::QualityRecord quality_record(const media::StreamReport& report, std::opti
   else if (other_round_trip_ms)
     network = 2 * *other_round_trip_ms;
   quality::DelayInputs delay;
-  if (network) delay.rtcp_round_trip_ms = *network / 2;
+  if (network) delay.rtcp_round_trip_ms = *network;
   delay.packetisation_ms = report.codec.ptime_ms;
   delay.jitter_buffer_ms = settings.jitter_buffer_ms;
   r.delay_ms = quality::estimate_one_way_delay_ms(delay);
