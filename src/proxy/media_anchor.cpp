@@ -111,6 +111,7 @@ void Proxy::MediaAnchor::rewrite(sip::Message& message, const Call& call, media:
   if (address.empty()) return;
   const std::string call_id(message.call_id());
   bool rewritten = false;
+  bool all_held = true;
   for (unsigned i = 0; i < sdp->media.size(); ++i) {
     sip::SdpMedia& m = sdp->media[i];
     if (m.port == 0 || !m.is_rtp()) continue;
@@ -128,18 +129,23 @@ void Proxy::MediaAnchor::rewrite(sip::Message& message, const Call& call, media:
     if (!relay_.set_remote(call_id, i, sender, rtp, rtcp, m.rtcp_mux())) continue;
     (void)relay_.set_codec(call_id, i, sender, codec_of(m));
     m.port = *port;
+    // Hold the old way (RFC 3264 8.4, RFC 2543: c= 0.0.0.0) stays visible to the other
+    // party: it gets the unspecified address too, not ours (the relay stops sending to
+    // the holder meanwhile, set_remote above).
+    const bool held = c->address == "0.0.0.0" || c->address == "::";
+    all_held = all_held && held;
     sip::SdpConnection ours;
     ours.addr_type = ipv6 ? "IP6" : "IP4";
-    ours.address = address;
+    ours.address = held ? (ipv6 ? "::" : "0.0.0.0") : address;
     m.connections = {ours};
-    if (m.rtcp()) m.set_rtcp(sip::SdpRtcp{static_cast<std::uint16_t>(*port + 1), "IN", ours.addr_type, address});
+    if (m.rtcp()) m.set_rtcp(sip::SdpRtcp{static_cast<std::uint16_t>(*port + 1), "IN", ours.addr_type, ours.address});
     for (std::string_view name : kIceAttributes) m.remove_attributes(name);
     rewritten = true;
   }
   if (!rewritten) return;
   if (sdp->connection) {
     sdp->connection->addr_type = ipv6 ? "IP6" : "IP4";
-    sdp->connection->address = address;
+    sdp->connection->address = all_held ? (ipv6 ? "::" : "0.0.0.0") : address;
   }
   for (std::string_view name : kIceAttributes) sdp->remove_attributes(name);
   message.set_body(sip::serialize_sdp(*sdp));

@@ -159,6 +159,21 @@ TEST_F(Media, offer_and_answer_are_rewritten_to_the_relay_and_the_relay_learns_b
   EXPECT_EQ(fake.ended[0], std::make_pair(std::string("call-1@198.51.100.10"), media::EndReason::hangup));
 }
 
+TEST_F(Media, hold_with_the_unspecified_address_reaches_the_other_party) {
+  // c=0.0.0.0 (RFC 3264 8.4, RFC 2543 hold): the relay is told (it stops sending to the
+  // holder) and the other party still sees 0.0.0.0, not the relay's address, so it knows.
+  const Out to_bob = invite(offer("0.0.0.0", 4000, "a=rtcp:4001\r\n"));
+  const auto sdp = sdp_of(to_bob);
+  ASSERT_EQ(sdp.media.size(), 1u);
+  EXPECT_EQ(sdp.media[0].port, 40000);
+  ASSERT_NE(sdp.connection_for(sdp.media[0]), nullptr);
+  EXPECT_EQ(sdp.connection_for(sdp.media[0])->address, "0.0.0.0");
+  ASSERT_TRUE(sdp.connection);
+  EXPECT_EQ(sdp.connection->address, "0.0.0.0");
+  EXPECT_EQ(sdp.media[0].rtcp()->address, "0.0.0.0");
+  EXPECT_EQ(fake.remotes.at({0, media::Side::offerer}).rtp, (media::Endpoint{"0.0.0.0", 4000}));
+}
+
 TEST_F(Media, a_failed_call_ends_its_media) {
   const Out to_bob = invite(offer("198.51.100.10", 4000));
   deliver(response_to(to_bob.m(), 486, "Busy Here"), bob_addr());
