@@ -166,6 +166,10 @@ class MediaRelay {
   // on_call_ended; returns when that is done (except when called from a relay thread,
   // i.e. from the observer: then it is only queued). Unknown Call-IDs are ignored.
   virtual void end(std::string_view call_id, EndReason reason) = 0;
+  // The same without waiting: the call leaves the relay's directory at once (has_call
+  // is false, a new allocate for the Call-ID starts afresh) and its thread does the rest.
+  // For the SIP workers, which must not wait on a relay thread busy with packets.
+  virtual void end_later(std::string_view call_id, EndReason reason) = 0;
   virtual bool has_call(std::string_view call_id) const = 0;
 
   virtual RelayCounters counters() const = 0;

@@ -138,13 +138,16 @@ class UdpRelay final : public MediaRelay {
     return {};
   }
 
-  void end(std::string_view call_id, EndReason reason) override {
+  void end(std::string_view call_id, EndReason reason) override { end_call(call_id, reason, true); }
+  void end_later(std::string_view call_id, EndReason reason) override { end_call(call_id, reason, false); }
+
+  void end_call(std::string_view call_id, EndReason reason, bool wait_for_it) {
     RelayThread& shard = shard_of(call_id);
     std::promise<void> done;
     // From a relay thread (an observer ending a call) the command is only queued: waiting
     // there could wait on itself.
-    const bool wait =
-        std::none_of(shards_.begin(), shards_.end(), [](const auto& other) { return other->is_current_thread(); });
+    const bool wait = wait_for_it && std::none_of(shards_.begin(), shards_.end(),
+                                                  [](const auto& other) { return other->is_current_thread(); });
     {
       auto& directory = shard.directory();
       std::lock_guard lock(directory.mutex);

@@ -97,7 +97,7 @@ void Proxy::MediaAnchor::end(std::string_view call_id, media::EndReason reason) 
   auto found = calls_.find(std::string(call_id));
   if (found == calls_.end()) return;
   calls_.erase(found);
-  relay_.end(call_id, reason);
+  relay_.end_later(call_id, reason);  // a SIP worker does not wait for a relay thread
 }
 
 void Proxy::MediaAnchor::rewrite(sip::Message& message, const Call& call, media::Side sender) {

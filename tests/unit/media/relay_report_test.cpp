@@ -26,6 +26,31 @@ const StreamReport* find_report(const std::vector<StreamReport>& reports, Side s
   return nullptr;
 }
 
+// end_later (the SIP workers' way): the call is gone at once; the final report, the
+// call's end and the ports' return follow on the relay thread.
+TEST(RelayReport, EndLaterReturnsAtOnceAndTheRestFollows) {
+  Recorder recorder;
+  auto relay = start_relay(loopback_options(43200, 43203), recorder);  // one stream's worth
+  ASSERT_TRUE(relay);
+  TwoParties p;
+  ASSERT_TRUE(p.connect(*relay, "later"));
+  p.a_rtp.send_to("127.0.0.1", p.a_port, rtp_packet(7, 0, 0));
+  ASSERT_TRUE(p.b_rtp.receive());
+  relay->end_later("later", EndReason::hangup);
+  EXPECT_FALSE(relay->has_call("later"));
+  ASSERT_TRUE(recorder.wait([](const auto&, const auto& ended) { return !ended.empty(); }));
+  const auto finals = recorder.finals("later");
+  ASSERT_EQ(finals.size(), 1u);
+  EXPECT_EQ(finals[0].stats.packets, 1u);
+  // The range holds one stream: a new call gets its ports once they are back.
+  bool allocated = false;
+  for (int i = 0; i < 100 && !allocated; ++i) {
+    allocated = static_cast<bool>(relay->allocate("next", 0, Side::offerer, "127.0.0.1"));
+    if (!allocated) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(allocated);
+}
+
 TEST(RelayReport, FinalStatisticsCountKnownLoss) {
   Recorder recorder;
   auto relay = start_relay(loopback_options(43000, 43099), recorder);

@@ -37,6 +37,7 @@ class FakeRelay final : public media::MediaRelay {
     ended.emplace_back(std::string(call_id), reason);
     calls.erase(std::string(call_id));
   }
+  void end_later(std::string_view call_id, media::EndReason reason) override { end(call_id, reason); }
   bool has_call(std::string_view call_id) const override { return calls.contains(std::string(call_id)); }
   media::RelayCounters counters() const override { return {}; }
 
