@@ -66,11 +66,14 @@ constexpr sip::Framing framing_for(TransportKind kind) {
 using MessageHandler = std::function<void(std::string_view bytes, const Source& source)>;
 
 struct Settings {
-  std::size_t max_message_size = 65535;           // larger messages: dropped (UDP) or connection closed
-  std::chrono::milliseconds idle_timeout{300000};  // stream connections without traffic are closed
+  std::size_t max_message_size = 65535;              // larger messages: dropped (UDP) or connection closed
+  std::chrono::milliseconds idle_timeout{300000};    // stream connections without traffic are closed
   std::chrono::milliseconds connect_timeout{10000};  // outgoing TCP connect + TLS handshake, WS upgrade
-  std::size_t udp_batch = 32;                     // datagrams per recvmmsg/sendmmsg call
-  bool reuse_port = false;                        // SO_REUSEPORT: one listener per worker on one port
+  std::size_t udp_batch = 32;                        // datagrams per recvmmsg/sendmmsg call
+  bool reuse_port = false;                           // SO_REUSEPORT: one listener per worker on one port
+  // SO_RCVBUF of UDP sockets: a burst (a thousand BYEs at once, a flood) waits here
+  // instead of being dropped by the kernel. Capped by net.core.rmem_max; 0: the default.
+  std::size_t udp_receive_buffer = 4 << 20;
   // TLS: the server certificate chain and key (PEM); see ensure_self_signed().
   std::string tls_cert_file;
   std::string tls_key_file;
@@ -94,7 +97,7 @@ struct Counters {
   std::uint64_t send_failures = 0;        // no route, socket errors, full queues
   std::uint64_t keepalive_pongs = 0;      // RFC 5626 3.5.1 CRLF answers to CRLFCRLF
   std::uint64_t connections_accepted = 0;
-  std::uint64_t connections_opened = 0;   // outgoing
+  std::uint64_t connections_opened = 0;  // outgoing
   std::uint64_t connections_closed = 0;
   std::uint64_t connections_idle_closed = 0;  // part of connections_closed
   std::uint64_t connections_open = 0;         // gauge

@@ -34,6 +34,12 @@ class Udp final : public UdpListener, public std::enable_shared_from_this<Udp> {
         return fail("UDP " + at.address().to_string() + ": SO_REUSEPORT: " + std::strerror(errno));
       }
     }
+    if (!ec && hub_->settings().udp_receive_buffer > 0) {
+      // Best effort: the kernel caps the size at rmem_max and says nothing.
+      socket_.set_option(asio::socket_base::receive_buffer_size(static_cast<int>(hub_->settings().udp_receive_buffer)),
+                         ec);
+      ec.clear();
+    }
     if (!ec) socket_.bind(at, ec);
     if (!ec) socket_.non_blocking(true, ec);
     if (ec) return fail("UDP " + at.address().to_string() + ":" + std::to_string(at.port()) + ": " + ec.message());
