@@ -43,7 +43,10 @@ def generator_ports(calls, low=20000, high=30000):
     """Two even ports per call (A and B; the odd one after each is left for RTCP) that are
     free on loopback now: a contiguous block of 4 * calls ports."""
     need = 4 * calls
-    for _ in range(50):
+    # The previous step's generator may still be closing its sockets: up to ~10 s of tries.
+    for attempt in range(50):
+        if attempt:
+            time.sleep(0.2)
         base = random.randrange(low, high - need) & ~3
         held = []
         try:
@@ -340,7 +343,8 @@ class SipCalls:
         if not d["routes"]:
             m = re.search(r"@?([\d.]+):(\d+)", d["target"])
             to = (m.group(1), int(m.group(2)))
-        branch = f"{method[0]}{d['i']}-{random.getrandbits(32)}"
+        # A retransmission keeps its branch (RFC 3261 17.1.2.2).
+        branch = d.setdefault("branch " + method, f"{method[0]}{d['i']}-{random.getrandbits(32)}")
         self.uac.send(f"{method} {d['target']} SIP/2.0\r\n{self.uac.via(branch)}\r\n"
                       f"Max-Forwards: 70\r\n{route}From: <sip:caller@foreign.example>;tag=a{d['i']}\r\n"
                       f"To: {d['to']}\r\nCall-ID: {d['call_id']}\r\nCSeq: {cseq} {method}\r\n"
@@ -353,7 +357,14 @@ class SipCalls:
             self._in_dialog(d, "BYE", 2)
         pending = {d["call_id"] for d in self.dialogs}
         deadline = time.monotonic() + seconds
+        # As a UAC's Timer E would: a BYE lost in a burst (socket buffers) goes again.
+        resend_at = time.monotonic() + 0.5
         while pending and time.monotonic() < deadline:
+            if time.monotonic() >= resend_at:
+                for d in self.dialogs:
+                    if d["call_id"] in pending:
+                        self._in_dialog(d, "BYE", 2)
+                resend_at = time.monotonic() + 1.0
             msg = self.uas.recv(0.01, lambda m: m.startswith("BYE "))
             while msg:
                 vias = "".join(f"Via: {v}\r\n" for v in _header(msg, "Via", "v"))
