@@ -180,12 +180,23 @@ void Worker::on_bytes(std::string_view bytes, const transport::Source& source) {
   if (shared_.guard && !admit_after_parse(bytes, &message, source)) return;
   const auto workers = static_cast<unsigned>(shared_.workers.size());
   const unsigned shard = workers == 1 ? 0 : static_cast<unsigned>(std::hash<std::string_view>{}(message.call_id()) % workers);
-  if (shard != index_) {
+  if (shard != index_ && !answered_here(message)) {
     ++counters_.handoffs;
     shared_.workers[shard]->post_message(std::string(bytes), source);
     return;
   }
   process(message, source);
+}
+
+// A REGISTER for this registrar is answered by the registrar, whose state is shared, and
+// its retransmissions come from the same source, so the kernel's SO_REUSEPORT hash brings
+// them to this worker too: it needs no Call-ID affinity, and the hand-over (a copy, a
+// wake-up of the other worker and a second parse) would only cost. Requests the proxy
+// forwards keep the affinity: their responses and CANCELs are matched by the owner.
+bool Worker::answered_here(const sip::Message& message) const {
+  if (!message.is_request() || message.method_id() != sip::Method::Register) return false;
+  const sip::Uri& ruri = message.request_uri();
+  return shared_.directory->is_local_domain(sip::ascii_lower(ruri.host)) || shared_.self.is_self(ruri);
 }
 
 bool Worker::admit_before_parse(std::string_view bytes, const transport::Source& source) {

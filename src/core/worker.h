@@ -86,6 +86,7 @@ class Worker final : public txn::TransactionUser, public txn::Sender {
  private:
   void on_bytes(std::string_view bytes, const transport::Source& source);
   // The security gate; false when the message must go no further.
+  bool answered_here(const sip::Message& message) const;
   bool admit_before_parse(std::string_view bytes, const transport::Source& source);
   bool admit_after_parse(std::string_view bytes, const sip::Message* message, const transport::Source& source);
   void process(sip::Message& message, const transport::Source& source);
