@@ -138,10 +138,11 @@ int open_bound(SockAddr address, std::uint16_t port) {
   const int domain = address.family() == Family::v6 ? AF_INET6 : AF_INET;
   const int fd = ::socket(domain, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
-  if (domain == AF_INET6) {
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  }
+  int one = 1;
+  if (domain == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  // Kernel receive times: jitter measured where the packet arrived, not when a busy relay
+  // thread got round to reading it (tshark's reference uses the same clock).
+  ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
   if (::bind(fd, &address.addr.any, address.len) != 0) {
     const int error = errno;
     ::close(fd);

@@ -31,6 +31,28 @@ std::int64_t monotonic_ns() {
   return static_cast<std::int64_t>(now.tv_sec) * kSecond + now.tv_nsec;
 }
 
+namespace {
+
+std::int64_t realtime_ns() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<std::int64_t>(now.tv_sec) * kSecond + now.tv_nsec;
+}
+
+std::int64_t arrival_ns(const msghdr& header, std::int64_t realtime_offset, std::int64_t batch_now) {
+  for (const cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr;
+       c = CMSG_NXTHDR(const_cast<msghdr*>(&header), const_cast<cmsghdr*>(c))) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+    timespec stamp{};
+    std::memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
+    const std::int64_t at = static_cast<std::int64_t>(stamp.tv_sec) * kSecond + stamp.tv_nsec + realtime_offset;
+    return std::min(at, batch_now);  // a clock step must not put arrivals in the future
+  }
+  return batch_now;
+}
+
+}  // namespace
+
 bool Directory::current(std::string_view call_id, unsigned index, std::uint64_t id) const {
   const auto call = calls.find(call_id);
   if (call == calls.end()) return false;
@@ -144,10 +166,14 @@ void RelayThread::on_readable(SocketRef& ref) {
       recv_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
       recv_msgs_[i].msg_hdr.msg_iov = &recv_iov_[i];
       recv_msgs_[i].msg_hdr.msg_iovlen = 1;
+      recv_msgs_[i].msg_hdr.msg_control = recv_control_[i].bytes;
+      recv_msgs_[i].msg_hdr.msg_controllen = sizeof recv_control_[i].bytes;
     }
     const int n = ::recvmmsg(ref.fd, recv_msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) break;  // EAGAIN, or an ICMP-induced error: wait for the next readiness
-    const std::int64_t now = monotonic_ns();
+    const std::int64_t batch_now = monotonic_ns();
+    // The kernel stamps packets with CLOCK_REALTIME; moved onto the monotonic clock here.
+    const std::int64_t realtime_offset = batch_now - realtime_ns();
     std::size_t queued = 0;
     Tally tally;
     for (int i = 0; i < n; ++i) {
@@ -156,6 +182,7 @@ void RelayThread::on_readable(SocketRef& ref) {
         ++dropped;
         continue;
       }
+      const std::int64_t now = arrival_ns(header, realtime_offset, batch_now);
       const SockAddr from = SockAddr::from(recv_from_[i], header.msg_namelen);
       const std::span<const std::uint8_t> bytes(storage_.data() + i * kSlot, recv_msgs_[i].msg_len);
       const auto route = ref.stream->on_datagram(ref, bytes, from, now, tally);
@@ -237,6 +264,9 @@ void RelayThread::execute(Command& command) {
       break;
     case Command::Kind::set_codec:
       if (Stream* stream = find(command)) stream->set_codec(command.side, command.codec);
+      break;
+    case Command::Kind::set_held:
+      if (Stream* stream = find(command)) stream->set_held(command.side, command.held, monotonic_ns());
       break;
     case Command::Kind::end:
       end_call(command.call_id, command.reason, true);

@@ -51,7 +51,7 @@ struct Directory {
 };
 
 struct Command {
-  enum class Kind : std::uint8_t { add_stream, replace_side, set_remote, set_codec, end, stop };
+  enum class Kind : std::uint8_t { add_stream, replace_side, set_remote, set_codec, set_held, end, stop };
   Kind kind = Kind::stop;
   std::string call_id;
   unsigned index = 0;
@@ -62,6 +62,7 @@ struct Command {
   SockAddr rtp;
   SockAddr rtcp;
   bool rtcp_mux = false;
+  bool held = false;  // set_held
   CodecInfo codec;
   EndReason reason = EndReason::hangup;
   std::promise<void>* done = nullptr;  // end: set once the final reports are out
@@ -140,6 +141,10 @@ class RelayThread {
   std::array<mmsghdr, kBatch> recv_msgs_{};
   std::array<iovec, kBatch> recv_iov_{};
   std::array<sockaddr_storage, kBatch> recv_from_{};
+  struct alignas(cmsghdr) Control {
+    char bytes[64];  // room for one SCM_TIMESTAMPNS (CMSG_SPACE(sizeof(timespec)) = 32)
+  };
+  std::array<Control, kBatch> recv_control_{};
   std::array<mmsghdr, kBatch> send_msgs_{};
   std::array<iovec, kBatch> send_iov_{};
   std::array<SockAddr, kBatch> send_to_{};
