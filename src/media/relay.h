@@ -162,6 +162,11 @@ class MediaRelay {
   // payload type (RFC 3551) arrive, which then name theirs (a dynamic type other than
   // this one, such as telephone-event, changes nothing).
   virtual Status set_codec(std::string_view call_id, unsigned index, Side sender, const CodecInfo& codec) = 0;
+  // `side`'s SDP holds the stream by direction (a=sendonly, recvonly or inactive, RFC
+  // 3264 8.4): media may stop without the call being over (hold without music), so the
+  // stream no longer counts for the media timeout until a sendrecv SDP comes. (Hold by
+  // address, c=0.0.0.0 or port 0, is set_remote's.)
+  virtual Status set_held(std::string_view call_id, unsigned index, Side side, bool held) = 0;
   // Ends every stream of the call: final reports, ports back to the pool, then
   // on_call_ended; returns when that is done (except when called from a relay thread,
   // i.e. from the observer: then it is only queued). Unknown Call-IDs are ignored.

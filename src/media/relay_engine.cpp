@@ -138,6 +138,23 @@ class UdpRelay final : public MediaRelay {
     return {};
   }
 
+  Status set_held(std::string_view call_id, unsigned index, Side side, bool held) override {
+    RelayThread& shard = shard_of(call_id);
+    auto& directory = shard.directory();
+    std::lock_guard lock(directory.mutex);
+    const StreamEntry* entry = find(directory, call_id, index);
+    if (!entry) return fail(no_stream(call_id, index));
+    Command command;
+    command.kind = Command::Kind::set_held;
+    command.call_id = std::string(call_id);
+    command.index = index;
+    command.stream_id = entry->id;
+    command.side = side;
+    command.held = held;
+    shard.post(std::move(command));
+    return {};
+  }
+
   void end(std::string_view call_id, EndReason reason) override { end_call(call_id, reason, true); }
   void end_later(std::string_view call_id, EndReason reason) override { end_call(call_id, reason, false); }
 

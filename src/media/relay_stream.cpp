@@ -196,9 +196,14 @@ BoundPair Stream::release_side(Side side) {
   return old;
 }
 
+void Stream::set_held(Side side, bool held, std::int64_t now_ns) {
+  sides_[at(side)].held = held;
+  last_activity_ns_ = now_ns;
+}
+
 bool Stream::expects_media() const {
   for (const SideState& side : sides_) {
-    if (!side.has_remote || side.hold) return false;
+    if (!side.has_remote || side.hold || side.held) return false;
   }
   return true;
 }

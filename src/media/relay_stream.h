@@ -57,11 +57,13 @@ class Stream {
   // Control (from commands). Hold: rtp unspecified or port 0.
   void set_remote(Side side, const SockAddr& rtp, const SockAddr& rtcp, bool rtcp_mux, std::int64_t now_ns);
   void set_codec(Side sender, const CodecInfo& codec);
+  void set_held(Side side, bool held, std::int64_t now_ns);  // hold by SDP direction
   // The side's new sockets (another family); returns the old ones to be closed.
   BoundPair replace_side(Side side, BoundPair pair);
   BoundPair release_side(Side side);
 
-  // Media is expected: both sides have a remote and neither is on hold.
+  // Media is expected: both sides have a remote and neither is on hold (by address or
+  // by direction).
   bool expects_media() const;
   // The last packet accepted on either side, or the last set_remote.
   std::int64_t last_activity_ns() const { return last_activity_ns_; }
@@ -84,7 +86,8 @@ class Stream {
     SockAddr remote_rtcp;  // idem (= remote_rtp with rtcp-mux)
     bool rtcp_mux = false;
     bool has_remote = false;  // set_remote was called
-    bool hold = false;
+    bool hold = false;  // by address: nothing is sent to this side
+    bool held = false;  // by direction: media may stop (no media timeout)
     bool latched_rtp = false;
     bool latched_rtcp = false;
   };

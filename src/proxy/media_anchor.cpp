@@ -128,6 +128,7 @@ void Proxy::MediaAnchor::rewrite(sip::Message& message, const Call& call, media:
     if (!port) continue;  // range exhausted: this stream stays direct
     if (!relay_.set_remote(call_id, i, sender, rtp, rtcp, m.rtcp_mux())) continue;
     (void)relay_.set_codec(call_id, i, sender, codec_of(m));
+    (void)relay_.set_held(call_id, i, sender, sdp->direction(m) != sip::SdpDirection::SendRecv);
     m.port = *port;
     // Hold the old way (RFC 3264 8.4, RFC 2543: c= 0.0.0.0) stays visible to the other
     // party: it gets the unspecified address too, not ours (the relay stops sending to

@@ -178,6 +178,10 @@ TEST(RelayReport, MediaTimeoutEndsTheCall) {
   // Not expecting media yet (no answer): no timeout for a ringing call.
   ASSERT_TRUE(relay->allocate("ringing", 0, Side::offerer, "127.0.0.2"));
   ASSERT_TRUE(relay->set_remote("ringing", 0, Side::offerer, {"127.0.0.2", 5000}, {}, false));
+  // Nor for a call on hold by SDP direction (a=sendonly, no music on hold: silence).
+  TwoParties on_hold;
+  ASSERT_TRUE(on_hold.connect(*relay, "held"));
+  ASSERT_TRUE(relay->set_held("held", 0, Side::answerer, true));
   for (std::uint16_t i = 0; i < 3; ++i) p.a_rtp.send_to("127.0.0.1", p.a_port, rtp_packet(i, 160u * i));
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(p.b_rtp.receive());
   EXPECT_TRUE(recorder.wait([](const auto&, const auto& ended) { return !ended.empty(); }, 6000ms));
@@ -186,12 +190,13 @@ TEST(RelayReport, MediaTimeoutEndsTheCall) {
   EXPECT_EQ(ended[0], (std::pair<std::string, EndReason>{"quiet", EndReason::timeout}));
   EXPECT_FALSE(relay->has_call("quiet"));
   EXPECT_TRUE(relay->has_call("ringing"));
+  EXPECT_TRUE(relay->has_call("held"));
   const auto finals = recorder.finals("quiet");
   ASSERT_EQ(finals.size(), 1u);
   EXPECT_EQ(finals[0].end_reason, EndReason::timeout);
   EXPECT_EQ(finals[0].stats.packets, 3u);
   EXPECT_EQ(relay->counters().timeouts, 1u);
-  EXPECT_EQ(relay->counters().calls, 1u);
+  EXPECT_EQ(relay->counters().calls, 2u);
   relay->end("quiet", EndReason::hangup);  // already gone: ignored
   EXPECT_EQ(recorder.ended().size(), 1u);
 }

@@ -33,6 +33,10 @@ class FakeRelay final : public media::MediaRelay {
     codecs[{index, sender}] = codec;
     return {};
   }
+  Status set_held(std::string_view, unsigned index, media::Side side, bool on_hold) override {
+    held[{index, side}] = on_hold;
+    return {};
+  }
   void end(std::string_view call_id, media::EndReason reason) override {
     ended.emplace_back(std::string(call_id), reason);
     calls.erase(std::string(call_id));
@@ -44,6 +48,7 @@ class FakeRelay final : public media::MediaRelay {
   std::map<std::pair<unsigned, media::Side>, Remote> remotes;
   std::map<std::pair<unsigned, media::Side>, media::CodecInfo> codecs;
   std::map<media::Side, std::string> families;
+  std::map<std::pair<unsigned, media::Side>, bool> held;
   std::vector<std::pair<std::string, media::EndReason>> ended;
   std::set<std::string> calls;
 };
@@ -147,6 +152,8 @@ TEST_F(Media, offer_and_answer_are_rewritten_to_the_relay_and_the_relay_learns_b
   EXPECT_EQ(held.media[0].port, 30000);
   EXPECT_EQ(held.direction(held.media[0]), sip::SdpDirection::SendOnly);
   EXPECT_EQ(fake.remotes.at({0, media::Side::answerer}).rtp.port, 5002);
+  EXPECT_TRUE(fake.held.at({0, media::Side::answerer}));  // a=sendonly: held by direction
+  EXPECT_FALSE(fake.held.at({0, media::Side::offerer}));
 
   Request bye;
   bye.method = "BYE";
