@@ -126,6 +126,9 @@ void Proxy::MediaAnchor::rewrite(sip::Message& message, const Call& call, media:
     // The stream's ports first (both sides), then what the sender said about itself.
     auto port = relay_.allocate(call_id, i, receiver, receiver_address);
     if (!port) continue;  // range exhausted: this stream stays direct
+    // Already ours (a spiral brings our own rewritten offer back): the relay must not
+    // learn itself as the party.
+    if (*port == m.port && c->address == address) continue;
     if (!relay_.set_remote(call_id, i, sender, rtp, rtcp, m.rtcp_mux())) continue;
     (void)relay_.set_codec(call_id, i, sender, codec_of(m));
     (void)relay_.set_held(call_id, i, sender, sdp->direction(m) != sip::SdpDirection::SendRecv);

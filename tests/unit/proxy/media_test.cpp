@@ -182,6 +182,22 @@ TEST_F(Media, hold_with_the_unspecified_address_reaches_the_other_party) {
   EXPECT_EQ(fake.remotes.at({0, media::Side::offerer}).rtp, (media::Endpoint{"0.0.0.0", 4000}));
 }
 
+TEST_F(Media, a_spiral_does_not_anchor_the_call_on_itself) {
+  const Out to_bob = invite(offer("198.51.100.10", 4000));
+  const auto sdp = sdp_of(to_bob);
+  ASSERT_EQ(sdp.media[0].port, 40000);
+  fake.remotes.clear();
+  // The rewritten offer comes back to the proxy (as if it routed to itself).
+  Request again;
+  again.via = "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKspiral1";
+  again.uri = "sip:bob@example.com";
+  again.call_id = "call-1@198.51.100.10";
+  again.from = "<sip:zed@remote.example.org>;tag=a1";
+  deliver(with_sdp(again.text(), sip::serialize_sdp(sdp)), Destination{"192.0.2.1", 5060, TransportKind::Udp});
+  take();
+  EXPECT_TRUE(fake.remotes.empty()) << "the relay was told its own address";
+}
+
 TEST_F(Media, a_failed_call_ends_its_media) {
   const Out to_bob = invite(offer("198.51.100.10", 4000));
   deliver(response_to(to_bob.m(), 486, "Busy Here"), bob_addr());
