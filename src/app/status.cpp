@@ -247,11 +247,12 @@ void proxy_metrics(Exposition& out, const StatusSnapshot& s) {
   out.counter("sipbox_proxy_auth_failures_total", "407 after wrong credentials.", p.auth_failures);
   out.family("sipbox_proxy_rejected_total", "counter",
              "Requests the proxy answered itself: loop (482), too_many_hops (483), not_found (404), "
-             "unavailable (480).");
+             "unavailable (480), call_limit (403/486 for max-concurrent-calls).");
   out.sample(p.loops, {{"reason", "loop"}});
   out.sample(p.too_many_hops, {{"reason", "too_many_hops"}});
   out.sample(p.not_found, {{"reason", "not_found"}});
   out.sample(p.unavailable, {{"reason", "unavailable"}});
+  out.sample(p.call_limit_refusals, {{"reason", "call_limit"}});
   out.counter("sipbox_proxy_cancels_total", "CANCELs that found a pending call.", p.cancels);
   out.counter("sipbox_proxy_no_answer_timeouts_total", "Calls ended by the no-answer timer.", p.no_answer_timeouts);
   out.gauge("sipbox_proxy_contexts", "Live proxy response contexts (requests being forwarded).", p.contexts);
@@ -412,6 +413,7 @@ json status_json(const StatusSnapshot& s) {
         {"too_many_hops", p.too_many_hops},
         {"not_found", p.not_found},
         {"unavailable", p.unavailable},
+        {"call_limit_refusals", p.call_limit_refusals},
         {"cancels", p.cancels},
         {"no_answer_timeouts", p.no_answer_timeouts},
         {"contexts", p.contexts}}},
