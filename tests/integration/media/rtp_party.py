@@ -223,7 +223,8 @@ class Receiver:
                 "jitter_ms": 1000.0 * self.jitter / self.clock,
                 "mean_jitter_ms": 1000.0 * self.jitter_sum / n / self.clock,
                 "max_jitter_ms": 1000.0 * self.max_jitter / self.clock,
-                "missing": sorted(set(range(self.base, self.max_ext + 1)) - self.seen) if self.base is not None else []}
+                "missing": sorted(set(range(self.base, self.max_ext + 1)) - self.seen) if self.base is not None else [],
+                "highest": self.max_ext if self.base is not None else None}
 
     def report_block(self, now):
         """An RFC 3550 6.4.1 report block about this stream."""
@@ -260,6 +261,22 @@ def _ntp(wall):
 # ---------------------------------------------------------------------- the party
 
 
+# Python 3.11 has no name for it; 35 on Linux (asm-generic/socket.h), also the cmsg type.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+
+
+def arrival(ancillary):
+    """The kernel's receive time of a datagram (SO_TIMESTAMPNS, CLOCK_REALTIME) on the
+    time.monotonic() timeline: jitter as it was on the wire, as tshark sees it, not when
+    this thread got round to reading it (which a loaded machine delays)."""
+    now, wall = time.monotonic(), time.time()
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            sec, nsec = struct.unpack("@qq", data[:16])
+            return min(now, now - (wall - (sec + nsec / 1e9)))
+    return now
+
+
 class RtpParty:
     """Sends `seconds` of audio to `remote` and receives on the same port pair; a thread.
     remote may be set later (set_remote) as it comes from SDP; until then nothing is sent.
@@ -276,6 +293,7 @@ class RtpParty:
         for s in (self.rtp, self.rtcp):
             s.setblocking(False)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self.local = self.rtp.getsockname()
         self.remote = None
         self.set_remote(remote)
@@ -397,13 +415,13 @@ class RtpParty:
     def _drain(self, sock, kind):
         while True:
             try:
-                data, addr = sock.recvfrom(65535)
+                data, ancillary, _, addr = sock.recvmsg(65535, socket.CMSG_SPACE(16))
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
                 continue
             if kind == "rtp":
-                self.recv.add(data, time.monotonic())
+                self.recv.add(data, arrival(ancillary))
             else:
                 self._rtcp_in(data)
 
