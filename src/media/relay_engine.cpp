@@ -91,72 +91,65 @@ class UdpRelay final : public MediaRelay {
 
   Status set_remote(std::string_view call_id, unsigned index, Side side, const Endpoint& rtp, const Endpoint& rtcp,
                     bool rtcp_mux) override {
-    RelayThread& shard = shard_of(call_id);
-    auto& directory = shard.directory();
-    std::lock_guard lock(directory.mutex);
-    const StreamEntry* entry = find(directory, call_id, index);
-    if (!entry) return fail(no_stream(call_id, index));
-    const Family family = entry->families[at(side)];
-    Command command;
-    command.kind = Command::Kind::set_remote;
-    if (auto parsed = remote_address(rtp, rtp.port, family, side)) {
-      command.rtp = *parsed;
-    } else {
-      return Unexpected<Error>{parsed.error()};
-    }
-    if (!rtcp_mux && !command.rtp.unspecified() && command.rtp.port() != 0) {
-      // No a=rtcp: RTP + 1 (RFC 3550 11); an a=rtcp without an address: the c= address.
-      const std::string_view address = rtcp.address.empty() ? std::string_view(rtp.address) : rtcp.address;
-      const std::uint16_t port = rtcp.port ? rtcp.port : static_cast<std::uint16_t>(rtp.port + 1);
-      auto parsed = remote_address(Endpoint{std::string(address), port}, port, family, side);
-      if (!parsed) return Unexpected<Error>{parsed.error()};
-      command.rtcp = *parsed;
-    }
-    command.call_id = std::string(call_id);
-    command.index = index;
-    command.stream_id = entry->id;
-    command.side = side;
-    command.rtcp_mux = rtcp_mux;
-    shard.post(std::move(command));
-    return {};
+    return post_to_stream(
+        call_id, index, side, Command::Kind::set_remote, [&](const StreamEntry& entry, Command& command) -> Status {
+          const Family family = entry.families[at(side)];
+          auto parsed_rtp = remote_address(rtp, rtp.port, family, side);
+          if (!parsed_rtp) return Unexpected<Error>{parsed_rtp.error()};
+          command.rtp = *parsed_rtp;
+          if (!rtcp_mux && !command.rtp.unspecified() && command.rtp.port() != 0) {
+            // No a=rtcp: RTP + 1 (RFC 3550 11); an a=rtcp without an address:
+            // the c= address.
+            const std::string_view address = rtcp.address.empty() ? std::string_view(rtp.address) : rtcp.address;
+            const std::uint16_t port = rtcp.port ? rtcp.port : static_cast<std::uint16_t>(rtp.port + 1);
+            auto parsed = remote_address(Endpoint{std::string(address), port}, port, family, side);
+            if (!parsed) return Unexpected<Error>{parsed.error()};
+            command.rtcp = *parsed;
+          }
+          command.rtcp_mux = rtcp_mux;
+          return {};
+        });
   }
 
   Status set_codec(std::string_view call_id, unsigned index, Side sender, const CodecInfo& codec) override {
-    RelayThread& shard = shard_of(call_id);
-    auto& directory = shard.directory();
-    std::lock_guard lock(directory.mutex);
-    const StreamEntry* entry = find(directory, call_id, index);
-    if (!entry) return fail(no_stream(call_id, index));
-    Command command;
-    command.kind = Command::Kind::set_codec;
-    command.call_id = std::string(call_id);
-    command.index = index;
-    command.stream_id = entry->id;
-    command.side = sender;
-    command.codec = codec;
-    shard.post(std::move(command));
-    return {};
+    return post_to_stream(call_id, index, sender, Command::Kind::set_codec,
+                          [&](const StreamEntry&, Command& command) -> Status {
+                            command.codec = codec;
+                            return {};
+                          });
   }
 
   Status set_held(std::string_view call_id, unsigned index, Side side, bool held) override {
-    RelayThread& shard = shard_of(call_id);
-    auto& directory = shard.directory();
-    std::lock_guard lock(directory.mutex);
-    const StreamEntry* entry = find(directory, call_id, index);
-    if (!entry) return fail(no_stream(call_id, index));
-    Command command;
-    command.kind = Command::Kind::set_held;
-    command.call_id = std::string(call_id);
-    command.index = index;
-    command.stream_id = entry->id;
-    command.side = side;
-    command.held = held;
-    shard.post(std::move(command));
-    return {};
+    return post_to_stream(call_id, index, side, Command::Kind::set_held,
+                          [&](const StreamEntry&, Command& command) -> Status {
+                            command.held = held;
+                            return {};
+                          });
   }
 
   void end(std::string_view call_id, EndReason reason) override { end_call(call_id, reason, true); }
   void end_later(std::string_view call_id, EndReason reason) override { end_call(call_id, reason, false); }
+
+  // A command for an existing stream: looked up under the directory lock (the stream's
+  // id goes with it, so a stream ended meanwhile ignores it), completed by `fill` (which
+  // may refuse), then posted to the stream's thread.
+  template <class Fill>
+  Status post_to_stream(std::string_view call_id, unsigned index, Side side, Command::Kind kind, Fill fill) {
+    RelayThread& shard = shard_of(call_id);
+    auto& directory = shard.directory();
+    std::lock_guard lock(directory.mutex);
+    const StreamEntry* entry = find(directory, call_id, index);
+    if (!entry) return fail(no_stream(call_id, index));
+    Command command;
+    command.kind = kind;
+    command.call_id = std::string(call_id);
+    command.index = index;
+    command.stream_id = entry->id;
+    command.side = side;
+    if (Status filled = fill(*entry, command); !filled) return filled;
+    shard.post(std::move(command));
+    return {};
+  }
 
   void end_call(std::string_view call_id, EndReason reason, bool wait_for_it) {
     RelayThread& shard = shard_of(call_id);
