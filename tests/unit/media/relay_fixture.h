@@ -159,6 +159,13 @@ class Recorder final : public RelayObserver {
   std::vector<std::pair<std::string, EndReason>> ended_;
 };
 
+// The relay, or null with a test failure saying why it did not start.
+inline std::unique_ptr<MediaRelay> start_relay(const RelayOptions& options, RelayObserver& observer) {
+  auto relay = MediaRelay::start(options, observer);
+  if (!relay) ADD_FAILURE() << relay.error().message;
+  return relay ? std::move(*relay) : nullptr;
+}
+
 // Options on 127.0.0.1 with a range of its own per test (tests may run in parallel).
 inline RelayOptions loopback_options(std::uint16_t port_min, std::uint16_t port_max) {
   RelayOptions options;

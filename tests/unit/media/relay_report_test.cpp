@@ -13,12 +13,6 @@ namespace {
 
 using namespace test;
 
-std::unique_ptr<MediaRelay> start_relay(const RelayOptions& options, RelayObserver& observer) {
-  auto relay = MediaRelay::start(options, observer);
-  if (!relay) ADD_FAILURE() << relay.error().message;
-  return relay ? std::move(*relay) : nullptr;
-}
-
 const StreamReport* find_report(const std::vector<StreamReport>& reports, Side sender) {
   for (const auto& r : reports) {
     if (r.sender == sender) return &r;

@@ -10,12 +10,6 @@ namespace {
 
 using namespace test;
 
-std::unique_ptr<MediaRelay> start_relay(const RelayOptions& options, RelayObserver& observer) {
-  auto relay = MediaRelay::start(options, observer);
-  if (!relay) ADD_FAILURE() << relay.error().message;
-  return relay ? std::move(*relay) : nullptr;
-}
-
 TEST(RelayStart, RefusesBadOptions) {
   Recorder recorder;
   RelayOptions options = loopback_options(40000, 40001);
