@@ -6,6 +6,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "app/api_query.h"
 #include "app/ban_admin.h"
 
 namespace sipbox::app {
@@ -208,12 +209,7 @@ std::vector<web::ApiResource> quality_api(store::QualityStore& store) {
           return web::api_error(400, "mos_below must be a number from 1 to 5");
         q.mos_below = mos;
       } else if (key == "limit" || key == "offset") {
-        std::size_t n = 0;
-        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-        if (ec != std::errc() || end != value.data() + value.size() || (key == "limit" && (n == 0 || n > 10000)))
-          return web::api_error(400,
-                                key + " must be " + (key == "limit" ? "a number from 1 to 10000" : "a number >= 0"));
-        (key == "limit" ? q.page.limit : q.page.offset) = n;
+        if (auto error = read_page_parameter(key, value, q.page)) return *error;
       } else {
         return web::api_error(
             400, "unknown filter '" + key + "' (since, until, address, call_id, mos_below, limit, offset)");

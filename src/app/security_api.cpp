@@ -3,13 +3,13 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "app/api_query.h"
 #include "app/ban_admin.h"
 
 namespace sipbox::app {
 namespace {
 
 using nlohmann::json;
-using Query = std::vector<std::pair<std::string, std::string>>;
 
 constexpr std::string_view kBans = "security/bans";
 
@@ -22,15 +22,10 @@ web::Response from_reply(const json& reply, int success_status = 200) {
   if (reply.value("ok", false)) return ok(reply.value("data", json()), success_status);
   const json error = reply.value("error", json::object());
   const std::string tag = error.value("tag", std::string());
-  return web::api_error(tag == "data-missing" ? 404 : tag == "invalid-value" ? 400 : 500,
+  return web::api_error(tag == "data-missing"    ? 404
+                        : tag == "invalid-value" ? 400
+                                                 : 500,
                         error.value("message", std::string("failed")));
-}
-
-std::optional<std::uint64_t> unsigned_number(const std::string& text) {
-  std::uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
 }
 
 // Everything after "/api/v1/security/bans/", percent-decoded; "" for the collection.
@@ -47,17 +42,6 @@ std::optional<web::Response> read_query(const web::Request& request, Query& out)
   auto query = web::parse_query(request.query);
   if (!query) return web::api_error(400, "malformed query string");
   out = std::move(*query);
-  return std::nullopt;
-}
-
-std::optional<web::Response> read_page(const Query& query, store::Page& page) {
-  for (const auto& [key, value] : query) {
-    if (key != "limit" && key != "offset") continue;
-    auto n = unsigned_number(value);
-    if (!n || (key == "limit" && (*n == 0 || *n > 10000)))
-      return web::api_error(400, key + " must be " + (key == "limit" ? "a number from 1 to 10000" : "a number >= 0"));
-    (key == "limit" ? page.limit : page.offset) = static_cast<std::size_t>(*n);
-  }
   return std::nullopt;
 }
 
@@ -83,7 +67,8 @@ std::vector<web::ApiResource> security_api(security::Guard& guard, const securit
     store::Page page;
     page.limit = 1000;
     if (auto error = read_page(query, page)) return *error;
-    return from_reply(*execute_ban_op(guard, table, {{"op", "bans.list"}, {"limit", page.limit}, {"offset", page.offset}}));
+    return from_reply(
+        *execute_ban_op(guard, table, {{"op", "bans.list"}, {"limit", page.limit}, {"offset", page.offset}}));
   };
   bans.post = [&guard, &table](const web::Request& request) {
     auto item = item_of(request);
@@ -107,8 +92,7 @@ std::vector<web::ApiResource> security_api(security::Guard& guard, const securit
   web::ApiResource incidents;
   incidents.name = "security/incidents";
   incidents.get = [&store](const web::Request& request) {
-    if (request.path.find("security/incidents/") != std::string::npos)
-      return web::api_error(404, "no such resource");
+    if (request.path.find("security/incidents/") != std::string::npos) return web::api_error(404, "no such resource");
     Query query;
     if (auto error = read_query(request, query)) return *error;
     store::IncidentQuery q;
