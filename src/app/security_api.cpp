@@ -1,6 +1,5 @@
 #include "app/security_api.h"
 
-#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "app/api_query.h"
