@@ -5,10 +5,10 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "txn/txn.h"
 
@@ -16,15 +16,26 @@ namespace sipbox::txn::detail {
 
 // Events, in the order of TimerId for the timer events (event_for(TimerId)).
 enum class EventKind : std::uint8_t {
-  TimerA, TimerB, TimerD, TimerE, TimerF, TimerG, TimerH, TimerI, TimerJ, TimerK, TimerL, TimerM,
+  TimerA,
+  TimerB,
+  TimerD,
+  TimerE,
+  TimerF,
+  TimerG,
+  TimerH,
+  TimerI,
+  TimerJ,
+  TimerK,
+  TimerL,
+  TimerM,
   TimerTrying,
-  Start,           // the transaction was created (request from TU / from the network)
-  Recv1xx,         // client: a response arrived
+  Start,    // the transaction was created (request from TU / from the network)
+  Recv1xx,  // client: a response arrived
   Recv2xx,
-  RecvFinal,       // 300-699
-  RecvRequest,     // server: a retransmission of the request
-  RecvAck,         // INVITE server: an ACK matched
-  Tu1xx,           // server: the TU responds
+  RecvFinal,    // 300-699
+  RecvRequest,  // server: a retransmission of the request
+  RecvAck,      // INVITE server: an ACK matched
+  Tu1xx,        // server: the TU responds
   Tu2xx,
   TuFinal,
   TransportError,
@@ -76,8 +87,8 @@ std::optional<Millis> timer_duration(const TimerSettings& s, TimerId timer, bool
 struct Event {
   EventKind kind;
   const sip::Message* message = nullptr;  // Recv*: valid while the event runs
-  std::string bytes;                       // Tu*: the response on the wire
-  std::string error;                       // TransportError
+  std::string bytes;                      // Tu*: the response on the wire
+  std::string error;                      // TransportError
 };
 
 struct Transaction {
@@ -93,13 +104,13 @@ struct Transaction {
   Destination peer;
   bool reliable = false;
   int last_status = 0;
-  bool rfc2543 = false;       // matched by the 17.2.3 fallback, not the branch
-  std::string request_to_tag; // RFC 2543 matching: To tag of the request
-  std::string response_to_tag;// ... and of the response sent (ACK matching)
+  bool rfc2543 = false;         // matched by the 17.2.3 fallback, not the branch
+  std::string request_to_tag;   // RFC 2543 matching: To tag of the request
+  std::string response_to_tag;  // ... and of the response sent (ACK matching)
   std::array<TimerService::Handle, static_cast<std::size_t>(TimerId::Count)> timers{};
   std::uint16_t running = 0;  // bit(TimerId) of scheduled timers
   Millis retransmit_interval{0};
-  std::deque<Event> pending;
+  std::vector<Event> pending;  // events raised while a row runs (re-entrant TU calls)
   bool busy = false;
 };
 

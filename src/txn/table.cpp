@@ -11,8 +11,7 @@ using detail::Event;
 using detail::EventKind;
 
 std::string_view timer_name(TimerId id) {
-  static constexpr std::string_view kNames[] = {"A", "B", "D", "E", "F", "G", "H",
-                                                "I", "J", "K", "L", "M", "Trying"};
+  static constexpr std::string_view kNames[] = {"A", "B", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "Trying"};
   const auto index = static_cast<std::size_t>(id);
   return index < std::size(kNames) ? kNames[index] : "?";
 }
@@ -23,8 +22,7 @@ std::string_view state_name(State state) {
   return kNames[static_cast<std::size_t>(state)];
 }
 
-TransactionTable::TransactionTable(TimerService& timers, Sender& sender, TransactionUser& user,
-                                   TimerSettings settings)
+TransactionTable::TransactionTable(TimerService& timers, Sender& sender, TransactionUser& user, TimerSettings settings)
     : timers_(timers), sender_(sender), user_(user), settings_(settings) {
   // Branches must be unique in space and time (8.1.1.7): a random prefix per table
   // keeps two tables (workers, restarts) apart, the counter keeps this one unique.
@@ -53,7 +51,9 @@ TransactionTable::Txn& TransactionTable::create(Role role, const sip::Message& r
   txn->figure = &detail::figure_for(role, txn->kind);
   txn->state = txn->figure->initial;
   txn->key = std::move(key);
-  txn->request = request.serialize();
+  // A non-INVITE server transaction never sends the request or builds from it (no 100
+  // of its own, no ACK): it keeps only its last response for the 64*T1 it lives on.
+  if (role == Role::Client || txn->kind == Kind::Invite) txn->request = request.serialize();
   txn->peer = peer;
   txn->reliable = sender_.is_reliable(peer);
   Txn& ref = *txn;
@@ -129,13 +129,45 @@ Status TransactionTable::respond(TransactionId server, const sip::Message& respo
   Txn& txn = *found->second;
   const EventKind kind = detail::response_event(response.status_code(), true);
   if (detail::find_row(*txn.figure, txn.state, kind) == nullptr)
-    return fail("respond: a " + std::to_string(response.status_code()) + " is not allowed in state " +
-                std::string(state_name(txn.state)) + " (" + txn.figure->name + ")");
-  txn.last_status = response.status_code();
+    return respond_with(txn, response.status_code(), {});  // refused, with the reason
   if (response.status_code() >= 200) txn.response_to_tag = std::string(response.to().tag());
+  return respond_with(txn, response.status_code(), response.serialize());
+}
+
+Status TransactionTable::respond(TransactionId server, std::string response_bytes) {
+  auto found = by_id_.find(server.value);
+  if (found == by_id_.end() || found->second->role != Role::Server)
+    return fail("respond: no such server transaction (terminated?)");
+  // "SIP/2.0 NNN ...": the status is all the figure needs.
+  const std::string_view text = response_bytes;
+  if (text.size() < 12 || !text.starts_with("SIP/2.0 ") || text[11] != ' ')
+    return fail("respond: not a response with a status 100-699");
+  int status = 0;
+  for (std::size_t i = 8; i < 11; ++i) {
+    if (text[i] < '0' || text[i] > '9') return fail("respond: not a response with a status 100-699");
+    status = status * 10 + (text[i] - '0');
+  }
+  if (status < 100 || status > 699) return fail("respond: not a response with a status 100-699");
+  Txn& txn = *found->second;
+  if (status >= 200 && txn.rfc2543) {
+    // Only the RFC 2543 fallback matches the ACK by the To tag this response carries.
+    sip::Message parsed;
+    if (Status ok = sip::parse_message(text, sip::Framing::Datagram, parsed); !ok)
+      return fail("respond: " + ok.error().message);
+    txn.response_to_tag = std::string(parsed.to().tag());
+  }
+  return respond_with(txn, status, std::move(response_bytes));
+}
+
+Status TransactionTable::respond_with(Txn& txn, int status, std::string bytes) {
+  const EventKind kind = detail::response_event(status, true);
+  if (detail::find_row(*txn.figure, txn.state, kind) == nullptr)
+    return fail("respond: a " + std::to_string(status) + " is not allowed in state " +
+                std::string(state_name(txn.state)) + " (" + txn.figure->name + ")");
+  txn.last_status = status;
   // The event carries the bytes only: it may run after the caller's message is gone (queued
   // behind a row that called the TU, e.g. respond() from inside on_request()).
-  dispatch(txn, Event{kind, nullptr, response.serialize(), {}});
+  dispatch(txn, Event{kind, nullptr, std::move(bytes), {}});
   return {};
 }
 
@@ -164,19 +196,32 @@ std::optional<TransactionInfo> TransactionTable::info(TransactionId id) const {
 unsigned TransactionTable::dispatch(Txn& txn, Event event) {
   // A TU callback may re-enter (respond() from on_request()); such events queue
   // behind the running one, so every row runs to completion before the next.
-  txn.pending.push_back(std::move(event));
-  if (txn.busy) return 0;
-  txn.busy = true;
-  unsigned first = 0;
-  bool is_first = true;
-  while (!txn.pending.empty()) {
-    Event next = std::move(txn.pending.front());
-    txn.pending.pop_front();
-    const unsigned actions = run(txn, next);
-    if (is_first) first = actions, is_first = false;
+  if (txn.busy) {
+    txn.pending.push_back(std::move(event));
+    return 0;
   }
+  txn.busy = true;
+  const unsigned first = run(txn, event);
+  for (std::size_t i = 0; i < txn.pending.size(); ++i) {  // run() may append more
+    Event next = std::move(txn.pending[i]);
+    run(txn, next);
+  }
+  if (txn.pending.capacity() != 0) std::vector<Event>().swap(txn.pending);
   txn.busy = false;
-  if (txn.state == State::Terminated) retire(txn);  // txn is gone after this
+  switch (txn.state) {
+    case State::Terminated:
+      retire(txn);
+      break;  // txn is gone after this
+    case State::Completed:
+    case State::Confirmed:
+    case State::Accepted:
+      // Only responses and ACKs are repeated from here on (last_response, ack): the
+      // request's bytes would just sit in memory until Timer J/K/I/L/M.
+      if (txn.request.capacity() != 0) std::string().swap(txn.request);
+      break;
+    default:
+      break;
+  }
   return first;
 }
 
@@ -242,8 +287,7 @@ void TransactionTable::start_timer(Txn& txn, TimerId timer, bool rearm) {
   const bool retransmit = timer == TimerId::A || timer == TimerId::E || timer == TimerId::G;
   std::optional<Millis> previous;
   if (retransmit && rearm) previous = txn.retransmit_interval;
-  const std::optional<Millis> duration =
-      detail::timer_duration(settings_, timer, txn.reliable, txn.state, previous);
+  const std::optional<Millis> duration = detail::timer_duration(settings_, timer, txn.reliable, txn.state, previous);
   if (!duration) return;
   if (retransmit) txn.retransmit_interval = *duration;
   const auto index = static_cast<std::size_t>(timer);

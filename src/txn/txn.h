@@ -42,8 +42,8 @@ struct TimerSettings {
   Millis t1{500};
   Millis t2{4000};
   Millis t4{5000};
-  Millis d{32000};      // Timer D on unreliable transports: "> 32 s" (17.1.1.2)
-  Millis trying{200};   // 17.2.1: send 100 Trying when the TU is silent this long
+  Millis d{32000};     // Timer D on unreliable transports: "> 32 s" (17.1.1.2)
+  Millis trying{200};  // 17.2.1: send 100 Trying when the TU is silent this long
 };
 
 // The timers of Figures 5-8 and RFC 6026; `Trying` is the 17.2.1 200 ms rule.
@@ -169,6 +169,9 @@ class TransactionTable {
   // From the TU: a response within a server transaction. Fails when the transaction is
   // gone or its figure has no arrow for it (e.g. a second final response).
   Status respond(TransactionId server, const sip::Message& response);
+  // The same for a response the TU holds as bytes already (its own answer, built as
+  // text): no parse unless RFC 2543 matching needs the To tag.
+  Status respond(TransactionId server, std::string response_bytes);
 
   // RFC 3261 9.2: the INVITE server transaction a CANCEL refers to (17.2.3 matching
   // with the method taken as INVITE); nullopt when none.
@@ -189,6 +192,7 @@ class TransactionTable {
   // (0 when none matched, or when queued behind an event already running).
   unsigned dispatch(Txn& txn, detail::Event event);
   unsigned run(Txn& txn, detail::Event& event);
+  Status respond_with(Txn& txn, int status, std::string bytes);
   void start_timer(Txn& txn, TimerId timer, bool rearm);
   void on_timer(std::uint64_t id, TimerId timer);
   void transmit(Txn& txn, const std::string& bytes);

@@ -92,6 +92,16 @@ TEST(ServerMatching, rfc3261_17_2_3_rfc2543_fallback_without_magic_cookie) {
   EXPECT_EQ(m.state(second), State::Proceeding);
 }
 
+TEST(ServerMatching, rfc2543_fallback_takes_the_to_tag_from_a_response_given_as_bytes) {
+  Matching m;
+  EXPECT_EQ(m.receive(request_text("INVITE", "1234")), Disposition::NewTransaction);
+  const TransactionId id = m.user.requests.back().id;
+  ASSERT_TRUE(m.table.respond(id, response_text(486, "INVITE", "1234", "resp-tag")));
+  EXPECT_EQ(m.receive(request_text("ACK", "1234", "", "wrong")), Disposition::Stray);
+  EXPECT_EQ(m.receive(request_text("ACK", "1234", "", "resp-tag")), Disposition::Absorbed);
+  EXPECT_EQ(m.state(id), State::Confirmed);
+}
+
 TEST(ServerMatching, rfc3261_17_2_3_rfc2543_fallback_without_branch_parameter) {
   Matching m;
   std::string text = crlf(request_text("OPTIONS", "x"));

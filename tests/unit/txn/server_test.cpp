@@ -167,7 +167,7 @@ TEST(InviteServer, rfc6026_7_1_accepted_state_until_timer_l) {
   s.clock.advance(31999ms);
   EXPECT_EQ(s.state(id), State::Accepted);
   EXPECT_EQ(s.send_times("SIP/2.0 200").size(), 2u);  // no Timer G for 2xx
-  s.clock.advance(1ms);  // Timer L = 64*T1
+  s.clock.advance(1ms);                               // Timer L = 64*T1
   EXPECT_EQ(s.state(id), State::Terminated);
 }
 
@@ -292,6 +292,32 @@ TEST(NonInviteServer, rfc3261_17_2_4_transport_error_reported_to_tu) {
   EXPECT_EQ(s.table.counters().transport_errors, 1u);
 }
 
+TEST(NonInviteServer, respond_with_bytes_runs_the_figure_like_a_parsed_response) {
+  Server s;
+  s.receive(request_text("REGISTER", kBranch));
+  const TransactionId id = s.last_id();
+  ASSERT_TRUE(s.table.respond(id, response_text(401, "REGISTER", kBranch, "uas")));
+  EXPECT_EQ(s.state(id), State::Completed);
+  EXPECT_EQ(s.table.info(id)->last_status, 401);
+  EXPECT_EQ(s.receive(request_text("REGISTER", kBranch)), Disposition::Absorbed);
+  EXPECT_EQ(s.send_times("SIP/2.0 401").size(), 2u);                                  // the same bytes again
+  EXPECT_FALSE(s.table.respond(id, response_text(200, "REGISTER", kBranch, "uas")));  // one final only
+}
+
+TEST(NonInviteServer, respond_with_bytes_refuses_what_is_not_a_status_line) {
+  Server s;
+  s.receive(request_text("OPTIONS", kBranch));
+  const TransactionId id = s.last_id();
+  EXPECT_FALSE(s.table.respond(id, std::string("OPTIONS sip:a@b SIP/2.0\r\n\r\n")));
+  EXPECT_FALSE(s.table.respond(id, std::string("SIP/2.0 2x0 OK\r\n\r\n")));
+  EXPECT_FALSE(s.table.respond(id, std::string("SIP/2.0 099 Low\r\n\r\n")));
+  EXPECT_FALSE(s.table.respond(id, std::string("SIP/2.0 200")));
+  EXPECT_FALSE(s.table.respond(TransactionId{999}, response_text(200, "OPTIONS", kBranch, "uas")));
+  EXPECT_EQ(s.state(id), State::Trying);
+  ASSERT_TRUE(s.table.respond(id, response_text(200, "OPTIONS", kBranch, "uas")));
+  EXPECT_EQ(s.state(id), State::Completed);
+}
+
 TEST(NonInviteServer, respond_refuses_requests_and_unknown_ids) {
   Server s;
   s.receive(request_text("OPTIONS", kBranch));
@@ -312,8 +338,8 @@ TEST(Timers, configurable_t1_t2_t4_drive_every_timer) {
   EXPECT_EQ(user.timeouts.size(), 1u);
   std::vector<long> at;
   for (const Sent& sent : sender.sent) at.push_back(static_cast<long>(sent.at.count()));
-  EXPECT_EQ(at, (std::vector<long>{0, 100, 300, 700, 1100, 1500, 1900, 2300, 2700, 3100, 3500, 3900, 4300, 4700,
-                                   5100, 5500, 5900, 6300}));
+  EXPECT_EQ(at, (std::vector<long>{0, 100, 300, 700, 1100, 1500, 1900, 2300, 2700, 3100, 3500, 3900, 4300, 4700, 5100,
+                                   5500, 5900, 6300}));
 }
 
 }  // namespace
