@@ -8,9 +8,7 @@
 
 namespace sipbox::transport {
 
-Destination Source::reply_destination() const {
-  return Destination{remote.address.to_string(), remote.port, kind};
-}
+Destination Source::reply_destination() const { return Destination{remote.address.to_string(), remote.port, kind}; }
 
 namespace {
 
@@ -196,7 +194,10 @@ Result<Endpoint> Transport::local_endpoint(ListenerId id) const {
 
 Status Transport::send(const Destination& to, std::string_view bytes) {
   boost::system::error_code ec;
-  const auto ip = boost::asio::ip::make_address(to.address, ec);
+  // make_address tries IPv6 first; most destinations are IPv4 literals.
+  const auto ip = to.address.find(':') == std::string::npos
+                      ? boost::asio::ip::address(boost::asio::ip::make_address_v4(to.address, ec))
+                      : boost::asio::ip::make_address(to.address, ec);
   if (ec) {
     ++impl_->stats.send_failures;
     return fail("destination \"" + to.address + "\" is not an IP address");
@@ -220,7 +221,8 @@ Status Transport::send(const Destination& to, std::string_view bytes) {
 
 Status Transport::reply(const Source& source, std::string_view bytes) {
   if (source.kind == TransportKind::Udp) {
-    if (source.listener == 0 || source.listener > impl_->listeners.size() || !impl_->listeners[source.listener - 1].udp) {
+    if (source.listener == 0 || source.listener > impl_->listeners.size() ||
+        !impl_->listeners[source.listener - 1].udp) {
       ++impl_->stats.send_failures;
       return fail("no UDP listener " + std::to_string(source.listener));
     }

@@ -42,6 +42,11 @@ class Udp final : public UdpListener, public std::enable_shared_from_this<Udp> {
     }
     if (!ec) socket_.bind(at, ec);
     if (!ec) socket_.non_blocking(true, ec);
+    if (!ec) {
+      // Asked on every send to pick the listener of the right family: kept, not a system call each time.
+      const auto ep = socket_.local_endpoint(ec);
+      local_ = {ep.address(), ep.port()};
+    }
     if (ec) return fail("UDP " + at.address().to_string() + ":" + std::to_string(at.port()) + ": " + ec.message());
     const std::size_t batch = std::max<std::size_t>(1, hub_->settings().udp_batch);
     // One byte more than the limit: a datagram that fills the slot is oversize.
@@ -61,11 +66,7 @@ class Udp final : public UdpListener, public std::enable_shared_from_this<Udp> {
 
   void start() { wait(); }
 
-  Endpoint local() const override {
-    boost::system::error_code ec;
-    const auto ep = socket_.local_endpoint(ec);
-    return {ep.address(), ep.port()};
-  }
+  Endpoint local() const override { return local_; }
 
   void close() override {
     hub_ = nullptr;
@@ -75,7 +76,8 @@ class Udp final : public UdpListener, public std::enable_shared_from_this<Udp> {
 
   Status send_to(const Endpoint& to, std::string_view bytes) override {
     if (!hub_) return fail("the UDP listener is closed");
-    if (bytes.size() > 65507) return fail("datagram of " + std::to_string(bytes.size()) + " bytes is too large for UDP");
+    if (bytes.size() > 65507)
+      return fail("datagram of " + std::to_string(bytes.size()) + " bytes is too large for UDP");
     if (out_.size() == batch_) flush();
     out_.push_back({udp::endpoint(to.address, to.port), arena_.size(), bytes.size()});
     arena_.append(bytes);
@@ -194,6 +196,7 @@ class Udp final : public UdpListener, public std::enable_shared_from_this<Udp> {
   udp::socket socket_;
   Hub* hub_;
   ListenerId id_;
+  Endpoint local_;
   std::size_t slot_ = 0;
   std::size_t batch_ = 1;
   std::vector<char> storage_;
