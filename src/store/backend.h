@@ -19,6 +19,10 @@ namespace op {
 struct UpsertBinding {
   Binding binding;
 };
+// An UPDATE of the row's other columns; no row, no effect (LocationStore::refresh).
+struct RefreshBinding {
+  Binding binding;
+};
 struct RemoveBinding {
   std::string aor;
   std::string contact;
@@ -53,9 +57,9 @@ struct PurgeQuality {
 }  // namespace op
 
 // One queued write. New kinds of record add alternatives here.
-using Op = std::variant<op::UpsertBinding, op::RemoveBinding, op::RemoveAllBindings, op::PurgeBindings, op::UpsertBan,
-                        op::RemoveBan, op::PurgeBans, op::AppendIncident, op::PurgeIncidents, op::AppendQuality,
-                        op::PurgeQuality>;
+using Op = std::variant<op::UpsertBinding, op::RefreshBinding, op::RemoveBinding, op::RemoveAllBindings,
+                        op::PurgeBindings, op::UpsertBan, op::RemoveBan, op::PurgeBans, op::AppendIncident,
+                        op::PurgeIncidents, op::AppendQuality, op::PurgeQuality>;
 
 // Why a batch was not committed (it was rolled back).
 struct WriteFailure {

@@ -40,6 +40,7 @@ class QueuedStore final : public Store {
    public:
     explicit Location(QueuedStore& store) : store_(store) {}
     void upsert(Binding binding) override { store_.queue_.push(op::UpsertBinding{std::move(binding)}); }
+    void refresh(Binding binding) override { store_.queue_.refresh(std::move(binding)); }
     void remove(std::string aor, std::string contact) override {
       store_.queue_.push(op::RemoveBinding{std::move(aor), std::move(contact)});
     }

@@ -5,7 +5,7 @@
 // One narrow interface per kind of record; no SQL leaks out. Backends: SQLite now (one
 // node, DATA_DIR/sipbox.db), PostgreSQL later behind the same interfaces (DESIGN.md 6).
 //
-// Threading: writes (upsert, remove, purge) only enqueue and return at once, so a SIP
+// Threading: writes (upsert, remove, purge, refresh) only enqueue and return at once, so a SIP
 // worker never waits for the disk (DESIGN.md 3, "No blocking I/O on a SIP worker
 // thread"). One background writer per Store drains the queue in FIFO order and commits
 // one transaction per batch. Nothing is dropped: when the queue holds more than
@@ -66,6 +66,14 @@ class LocationStore {
   virtual ~LocationStore() = default;
   // Asynchronous (enqueue only); applied in the order they were called.
   virtual void upsert(Binding binding) = 0;
+  // The same binding re-registered with nothing changed that matters after a restart
+  // (registrar::Location decides which; docs/store.md): persisted lazily, like usrloc's
+  // write-back mode in Kamailio. Only the latest refresh per (aor, contact) is kept, and
+  // queued within StoreOptions::refresh_interval, by flush(), close() and load_all, or
+  // ahead of a purge_expired. A later upsert, remove or remove_all of the binding
+  // supersedes it. Written as an update of the existing row only: it never brings back a
+  // binding removed meanwhile.
+  virtual void refresh(Binding binding) = 0;
   virtual void remove(std::string aor, std::string contact) = 0;
   virtual void remove_all(std::string aor) = 0;
   virtual void purge_expired(Time now) = 0;  // deletes bindings with expires_at <= now
@@ -180,6 +188,15 @@ struct StoreStats {
   std::uint64_t rejected = 0;            // operations the database refused for good
   std::uint64_t backpressure_waits = 0;  // enqueues that had to wait for the writer
   std::string last_error;                // the most recent write error, "" if none
+  // LocationStore::refresh. Each accepted refresh is, at any time, exactly one of pending,
+  // coalesced, superseded or queued; a queued one counts in `enqueued` (and `committed`)
+  // from then on, and in `queue_depth` only while queued, not while pending.
+  std::uint64_t refreshes = 0;             // refresh() calls accepted
+  std::uint64_t refreshes_pending = 0;     // held, not yet queued (at most one per binding)
+  std::uint64_t refreshes_coalesced = 0;   // replaced by a later refresh of the same binding
+  std::uint64_t refreshes_superseded = 0;  // dropped for a later upsert/remove of the binding
+  std::uint64_t refreshes_queued = 0;      // handed to the writer
+  std::uint64_t refreshes_written = 0;     // of those, committed
 };
 
 struct StoreOptions {
@@ -193,6 +210,10 @@ struct StoreOptions {
   std::size_t high_watermark = 100'000;           // queue length where back-pressure starts
   std::chrono::milliseconds busy_timeout{5000};   // another process (sipbox CLI) holds a lock
   bool verify_on_open = true;                     // PRAGMA quick_check at open
+  // Longest a LocationStore::refresh waits before it is queued; 0 queues it at once.
+  // 30 s is half the registrar's smallest expiry (min-expires 60): a phone refreshing at
+  // half its expiry keeps a live binding across kill -9 (docs/store.md, "Refreshes").
+  std::chrono::seconds refresh_interval{30};
 };
 
 class Store {

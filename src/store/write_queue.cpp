@@ -21,10 +21,14 @@ WriteQueue::~WriteQueue() { (void)stop(std::chrono::seconds(30)); }
 
 void WriteQueue::push(Op op) {
   std::unique_lock lock(mu_);
+  (void)enqueue(std::move(op), lock);
+}
+
+bool WriteQueue::enqueue(Op op, std::unique_lock<std::mutex>& lock) {
   if (stopping_) {
     ++stats_.rejected;
     stats_.last_error = "store is closed; write refused";
-    return;
+    return false;
   }
   if (pending_.size() >= options_.high_watermark) {
     ++stats_.backpressure_waits;
@@ -32,18 +36,97 @@ void WriteQueue::push(Op op) {
     if (stopping_) {
       ++stats_.rejected;
       stats_.last_error = "store is closed; write refused";
-      return;
+      return false;
     }
   }
+  settle_refreshes(op);
   pending_.push_back(std::move(op));
   ++enqueued_;
   ++stats_.enqueued;
   // The writer sleeps either for the first operation or for a batch to fill.
   if (pending_.size() == 1 || pending_.size() == options_.max_batch) work_cv_.notify_one();
+  return true;
+}
+
+void WriteQueue::refresh(Binding binding) {
+  std::unique_lock lock(mu_);
+  if (options_.refresh_interval.count() == 0) {
+    if (enqueue(op::RefreshBinding{std::move(binding)}, lock)) {
+      ++stats_.refreshes;
+      ++stats_.refreshes_queued;
+    }
+    return;
+  }
+  if (stopping_) {
+    ++stats_.rejected;
+    stats_.last_error = "store is closed; write refused";
+    return;
+  }
+  ++stats_.refreshes;
+  if (stats_.refreshes_pending == 0) {
+    // The first one held starts the clock; the writer may be asleep without a deadline.
+    refreshes_due_ = SteadyClock::now() + options_.refresh_interval;
+    work_cv_.notify_one();
+  }
+  auto [held, added] = held_refreshes_[binding.aor].try_emplace(binding.contact);
+  if (added) {
+    ++stats_.refreshes_pending;
+  } else {
+    ++stats_.refreshes_coalesced;
+  }
+  held->second = std::move(binding);
+}
+
+// Called with the lock held, just before `op` joins the FIFO.
+void WriteQueue::settle_refreshes(const Op& op) {
+  if (held_refreshes_.empty()) return;
+  if (const auto* upsert = std::get_if<op::UpsertBinding>(&op)) {
+    drop_refreshes(upsert->binding.aor, &upsert->binding.contact);
+  } else if (const auto* remove = std::get_if<op::RemoveBinding>(&op)) {
+    drop_refreshes(remove->aor, &remove->contact);
+  } else if (const auto* remove_all = std::get_if<op::RemoveAllBindings>(&op)) {
+    drop_refreshes(remove_all->aor, nullptr);
+  } else if (std::holds_alternative<op::PurgeBindings>(op)) {
+    // The row still holds the expiry from before the refresh, which may have passed:
+    // update it first, or the purge would delete a live binding and the refresh, an
+    // update only, would not bring it back.
+    queue_refreshes();
+  }
+}
+
+// Every held refresh of `aor`, or only that of `contact` when given.
+void WriteQueue::drop_refreshes(const std::string& aor, const std::string* contact) {
+  auto found = held_refreshes_.find(aor);
+  if (found == held_refreshes_.end()) return;
+  std::size_t dropped = 0;
+  if (contact == nullptr) {
+    dropped = found->second.size();
+  } else {
+    dropped = found->second.erase(*contact);
+  }
+  if (contact == nullptr || found->second.empty()) held_refreshes_.erase(found);
+  stats_.refreshes_pending -= dropped;
+  stats_.refreshes_superseded += dropped;
+}
+
+// Called with the lock held. Not subject to the high watermark: the writer calls it too,
+// and what is held is bounded anyway (one per binding).
+void WriteQueue::queue_refreshes() {
+  if (held_refreshes_.empty()) return;
+  for (auto& [aor, contacts] : held_refreshes_)
+    for (auto& [contact, binding] : contacts) pending_.push_back(op::RefreshBinding{std::move(binding)});
+  const std::uint64_t n = stats_.refreshes_pending;
+  held_refreshes_.clear();
+  stats_.refreshes_pending = 0;
+  stats_.refreshes_queued += n;
+  stats_.enqueued += n;
+  enqueued_ += n;
+  work_cv_.notify_one();
 }
 
 Status WriteQueue::flush(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
+  queue_refreshes();
   const std::uint64_t target = enqueued_;
   const std::uint64_t rejected_before = stats_.rejected;
   ++flushers_;
@@ -69,6 +152,7 @@ Status WriteQueue::stop(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   if (stopped_) return {};
   stopping_ = true;
+  queue_refreshes();
   ++flushers_;
   work_cv_.notify_all();
   space_cv_.notify_all();
@@ -100,7 +184,7 @@ void WriteQueue::run() {
   std::vector<Op> batch;
   batch.reserve(options_.max_batch);
   while (!abandon_) {
-    work_cv_.wait(lock, [&] { return !pending_.empty() || stopping_; });
+    wait_for_work(lock);
     if (pending_.empty() || abandon_) break;  // stopping and drained, or given up
     // Wait a little for more: one transaction (and one fsync) for many operations.
     if (pending_.size() < options_.max_batch && flushers_ == 0 && !stopping_) {
@@ -116,6 +200,20 @@ void WriteQueue::run() {
   }
 }
 
+// Returns once there are operations to write or the queue is stopping; queues the held
+// refreshes when they fall due, also while the writer is busy (checked between batches).
+void WriteQueue::wait_for_work(std::unique_lock<std::mutex>& lock) {
+  for (;;) {
+    if (!held_refreshes_.empty() && SteadyClock::now() >= refreshes_due_) queue_refreshes();
+    if (!pending_.empty() || stopping_) return;
+    if (held_refreshes_.empty()) {
+      work_cv_.wait(lock);
+    } else {
+      work_cv_.wait_until(lock, refreshes_due_);
+    }
+  }
+}
+
 // Called and returns with the lock held; releases it while the backend works.
 void WriteQueue::commit(std::vector<Op>& batch, std::unique_lock<std::mutex>& lock) {
   const std::size_t count = batch.size();
@@ -127,6 +225,8 @@ void WriteQueue::commit(std::vector<Op>& batch, std::unique_lock<std::mutex>& lo
     if (written) {
       ++stats_.batches;
       stats_.committed += batch.size();
+      stats_.refreshes_written += static_cast<std::uint64_t>(std::count_if(
+          batch.begin(), batch.end(), [](const Op& o) { return std::holds_alternative<op::RefreshBinding>(o); }));
       break;
     }
     ++stats_.write_errors;

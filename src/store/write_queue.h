@@ -6,6 +6,12 @@
 // backend as one transaction. One FIFO, not one per producer, because order matters
 // across threads: an upsert and a later remove of the same contact must land in that
 // order.
+//
+// Refreshes (LocationStore::refresh) are held beside the FIFO, the latest per binding,
+// and moved into it all at once when the oldest has waited refresh_interval, or earlier
+// when flush() or stop() is called or a purge is pushed. Pushing an upsert or remove of a
+// binding drops its held refresh, under the same lock as the push, so a refresh never
+// lands after a later change of its binding.
 #pragma once
 
 #include <chrono>
@@ -13,7 +19,9 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "store/backend.h"
 
@@ -28,12 +36,25 @@ class WriteQueue {
 
   // Never fails; blocks only while the queue is above the high watermark.
   void push(Op op);
+  // Holds the binding's refresh until it is due (see above); never blocks unless
+  // refresh_interval is 0, which pushes it at once.
+  void refresh(Binding binding);
   Status flush(std::chrono::milliseconds timeout);
   // Flushes up to the timeout, then stops the writer. Idempotent.
   Status stop(std::chrono::milliseconds timeout);
   StoreStats stats() const;
 
  private:
+  using SteadyClock = std::chrono::steady_clock;
+  // aor -> contact -> the latest refresh of that binding.
+  using HeldRefreshes = std::unordered_map<std::string, std::unordered_map<std::string, Binding>>;
+
+  // push() with the lock held; false when refused (closed).
+  bool enqueue(Op op, std::unique_lock<std::mutex>& lock);
+  void settle_refreshes(const Op& op);
+  void drop_refreshes(const std::string& aor, const std::string* contact);
+  void queue_refreshes();
+  void wait_for_work(std::unique_lock<std::mutex>& lock);
   void run();
   void commit(std::vector<Op>& batch, std::unique_lock<std::mutex>& lock);
 
@@ -45,11 +66,13 @@ class WriteQueue {
   std::condition_variable space_cv_;  // producers: queue went below the watermark
   std::condition_variable done_cv_;   // flushers: committed_ advanced
   std::deque<Op> pending_;
-  std::uint64_t enqueued_ = 0;   // sequence number of the last accepted operation
-  std::uint64_t completed_ = 0;  // operations written or rejected, in FIFO order
-  int flushers_ = 0;             // threads waiting in flush(): do not wait to fill a batch
-  bool stopping_ = false;        // drain what is queued, then exit
-  bool abandon_ = false;         // give up retrying (stop timed out)
+  HeldRefreshes held_refreshes_;
+  SteadyClock::time_point refreshes_due_;  // when held_refreshes_ must be queued
+  std::uint64_t enqueued_ = 0;             // sequence number of the last accepted operation
+  std::uint64_t completed_ = 0;            // operations written or rejected, in FIFO order
+  int flushers_ = 0;                       // threads waiting in flush(): do not wait to fill a batch
+  bool stopping_ = false;                  // drain what is queued, then exit
+  bool abandon_ = false;                   // give up retrying (stop timed out)
   bool stopped_ = false;
   StoreStats stats_;
   std::thread thread_;

@@ -64,6 +64,11 @@ class SqliteBackend final : public Backend {
         {&rollback_, "ROLLBACK"},
         {&upsert_binding_, "INSERT OR REPLACE INTO location (" + columns +
                                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"},
+        // Same parameter numbers as the upsert, so one function binds both.
+        {&refresh_binding_,
+         "UPDATE location SET received_transport = ?3, received_address = ?4, received_port = ?5, "
+         "received_socket = ?6, path = ?7, instance = ?8, reg_id = ?9, q = ?10, call_id = ?11, cseq = ?12, "
+         "expires_at = ?13, user_agent = ?14 WHERE aor = ?1 AND contact = ?2"},
         {&remove_binding_, "DELETE FROM location WHERE aor = ?1 AND contact = ?2"},
         {&remove_all_bindings_, "DELETE FROM location WHERE aor = ?1"},
         {&purge_bindings_, "DELETE FROM location WHERE expires_at <= ?1"},
@@ -210,9 +215,11 @@ class SqliteBackend final : public Backend {
   }
 
   // Each returns SQLITE_DONE on success; the statement is reset for reuse either way.
-  int apply(const op::UpsertBinding& o) {
-    const Binding& b = o.binding;
-    Statement& s = upsert_binding_;
+  int apply(const op::UpsertBinding& o) { return run_with_binding(upsert_binding_, o.binding); }
+  // No row (removed or purged meanwhile) is not an error: the refresh has nothing to update.
+  int apply(const op::RefreshBinding& o) { return run_with_binding(refresh_binding_, o.binding); }
+  // `s` takes the binding's columns as ?1..?14 in kBindingColumns order.
+  static int run_with_binding(Statement& s, const Binding& b) {
     int rc = SQLITE_OK;
     auto bind = [&](int i, auto v) {
       if (rc == SQLITE_OK) rc = s.bind(i, v);
@@ -284,7 +291,7 @@ class SqliteBackend final : public Backend {
   std::mutex mu_;
   Connection db_;
   Statement begin_, commit_, rollback_;
-  Statement upsert_binding_, remove_binding_, remove_all_bindings_, purge_bindings_, load_bindings_;
+  Statement upsert_binding_, refresh_binding_, remove_binding_, remove_all_bindings_, purge_bindings_, load_bindings_;
   Statement upsert_ban_, remove_ban_, purge_bans_, load_bans_;
   // History queries (REST) use their own read-only connection: in WAL mode it reads the
   // last committed state without waiting for the writer's mutex or its commit.

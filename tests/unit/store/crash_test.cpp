@@ -85,5 +85,58 @@ TEST(StoreCrash, FlushedBindingsSurviveSigkillDuringWrites) {
   }
 }
 
+// Refreshes are held up to refresh_interval (here an hour) and lost with the process; new
+// bindings are not held: they are committed within the batch delay, without a flush, and
+// survive. The refreshed bindings come back with the expiry they had before.
+TEST(StoreCrash, NewBindingsSurviveSigkillWhileRefreshesAreHeld) {
+  constexpr int kOld = 100;
+  constexpr int kNew = 100;
+  const auto refreshed = [](int i) {
+    Binding b = sample_binding(i);
+    b.expires_at += std::chrono::hours(1);
+    return b;
+  };
+  TempDir dir;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    StoreOptions options;
+    options.refresh_interval = std::chrono::hours(1);
+    auto store = open_sqlite_store(dir.db(), options);
+    if (!store) _exit(2);
+    for (int i = 0; i < kOld; ++i) (*store)->location().upsert(sample_binding(i));
+    if (!(*store)->flush()) _exit(3);
+    for (int i = 0; i < kOld; ++i) (*store)->location().refresh(refreshed(i));
+    for (int i = kOld; i < kOld + kNew; ++i) (*store)->location().upsert(sample_binding(i));
+    // No flush: wait for the writer on its own, as a daemon would not call one.
+    while ((*store)->stats().committed < kOld + kNew) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (write(fds[1], "C", 1) != 1) _exit(4);
+    for (;;) pause();
+  }
+  close(fds[1]);
+  pollfd ready{fds[0], POLLIN, 0};
+  ASSERT_EQ(poll(&ready, 1, 60'000), 1) << "the child never saw its new bindings committed";
+  char byte = 0;
+  ASSERT_EQ(read(fds[0], &byte, 1), 1) << "the child died before its new bindings were committed";
+  close(fds[0]);
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+
+  auto store = open_sqlite_store(dir.db());
+  ASSERT_TRUE(store) << store.error().message;
+  ASSERT_TRUE((*store)->verify());
+  auto loaded = (*store)->location().load_all(kNow);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  ASSERT_EQ(loaded->size(), std::size_t{kOld + kNew});
+  for (const auto& b : *loaded) {
+    const int n = std::stoi(b.aor.substr(std::string("sip:user").size()));
+    EXPECT_EQ(b, sample_binding(n)) << "binding " << n;
+  }
+}
+
 }  // namespace
 }  // namespace sipbox::store::test
