@@ -48,6 +48,24 @@ bool out_of_order(const store::Binding& existing, const Update& u) {
   return existing.call_id == u.call_id && u.cseq <= existing.cseq;
 }
 
+// Whether `after` may be persisted lazily (store::LocationStore::refresh): a periodic
+// re-registration changes the expiry, the CSeq and, after a reboot of the phone, the
+// Call-ID. A stale copy of these in the store after a crash costs little: the restored
+// binding expires earlier than granted, never later (hence an expiry moved earlier counts
+// as a change), and a stale CSeq or Call-ID can only make the 10.3 step 7 order check
+// accept a late retransmission it would have refused. Everything else is written at once:
+// received and Path decide where requests go, q their order, and they rarely change.
+// Compared as a whole Binding, so a field added to it later counts as a change until it
+// is listed here.
+bool only_refreshed(const store::Binding& before, const store::Binding& after) {
+  if (after.expires_at < before.expires_at) return false;
+  store::Binding same = after;
+  same.expires_at = before.expires_at;
+  same.cseq = before.cseq;
+  same.call_id = before.call_id;
+  return same == before;
+}
+
 store::Binding key(const std::string& aor, const std::string& contact) {
   store::Binding b;
   b.aor = aor;
@@ -88,8 +106,8 @@ UpdateResult Location::apply(const Update& u, Clock::time_point now) {
   const store::Time now_s = seconds_of(now);
   UpdateResult result;
   struct Op {
-    enum class Kind : std::uint8_t { Upsert, Remove, RemoveAll } kind;
-    store::Binding binding;  // Upsert: the binding; Remove: aor + contact
+    enum class Kind : std::uint8_t { Upsert, Refresh, Remove, RemoveAll } kind;
+    store::Binding binding;  // Upsert, Refresh: the binding; Remove: aor + contact
   };
   std::vector<Op> ops;
 
@@ -134,19 +152,23 @@ UpdateResult Location::apply(const Update& u, Clock::time_point now) {
     b.cseq = u.cseq;
     b.expires_at = now_s + std::chrono::seconds(c.expires);
     b.user_agent = u.user_agent;
+    Op::Kind write = Op::Kind::Upsert;
     if (match == next.end()) {
       next.push_back(Entry{b, 0});
       ++result.added;
     } else {
       // A replaced flow (RFC 5626 6) or an equivalent URI written differently: the old
       // key goes from the store.
-      if (match->binding.contact != c.contact)
+      if (match->binding.contact != c.contact) {
         ops.push_back(Op{Op::Kind::Remove, key(u.aor, match->binding.contact)});
+      } else if (only_refreshed(match->binding, b)) {
+        write = Op::Kind::Refresh;
+      }
       match->binding = b;
       match->updated = 0;  // touched: ordered as the most recent below
       ++result.refreshed;
     }
-    ops.push_back(Op{Op::Kind::Upsert, std::move(b)});
+    ops.push_back(Op{write, std::move(b)});
   }
 
   if (result.added > 0 && next.size() > u.max_contacts)
@@ -164,6 +186,7 @@ UpdateResult Location::apply(const Update& u, Clock::time_point now) {
     for (Op& op : ops) {
       switch (op.kind) {
         case Op::Kind::Upsert: store_->upsert(std::move(op.binding)); break;
+        case Op::Kind::Refresh: store_->refresh(std::move(op.binding)); break;
         case Op::Kind::Remove: store_->remove(std::move(op.binding.aor), std::move(op.binding.contact)); break;
         case Op::Kind::RemoveAll: store_->remove_all(std::move(op.binding.aor)); break;
       }

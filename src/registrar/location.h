@@ -7,7 +7,9 @@
 // and guarded by one mutex held for short sections only: a map lookup plus a few vector
 // edits, and the store calls, which only enqueue (docs/store.md). The store calls are made
 // under the lock on purpose: the store applies operations in call order, so memory and
-// disk see the changes of one AOR in the same order.
+// disk see the changes of one AOR in the same order. A re-registration that only extends
+// a binding goes to the store as a lazy refresh, the rest as upserts (location.cpp,
+// only_refreshed; docs/store.md).
 #pragma once
 
 #include <chrono>

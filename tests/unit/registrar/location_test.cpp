@@ -1,5 +1,6 @@
 // The location service: AOR normalization (RFC 3261 10.3 step 5), ordering, expiry, and
-// persistence through a real SQLite store (issue 4: bindings survive a restart).
+// persistence through a real SQLite store (issue 4: bindings survive a restart); which
+// changes are persisted at once (upsert) and which lazily (refresh).
 #include <unistd.h>
 
 #include <filesystem>
@@ -99,7 +100,6 @@ TEST(Location, ContactListedTwiceInOneRequestIsOneBinding) {
   EXPECT_EQ(r.current[0].binding.expires_at, std::chrono::floor<std::chrono::seconds>(now) + 300s);  // the last wins
 }
 
-
 TEST_F(RegistrarTest, BindingsSurviveARestartThroughTheSqliteStore) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
@@ -151,6 +151,129 @@ TEST_F(RegistrarTest, BindingsSurviveARestartThroughTheSqliteStore) {
   Location purged(&(*store)->location());
   EXPECT_EQ(*purged.restore((*store)->location(), now + 600s), 1u);
   ASSERT_TRUE((*store)->close());
+}
+
+// ---- What goes to the store as an upsert, what as a lazy refresh ----
+
+// Records each store call as "<call> <contact or aor>".
+class RecordingStore final : public store::LocationStore {
+ public:
+  void upsert(store::Binding b) override { calls.push_back("upsert " + b.contact); }
+  void refresh(store::Binding b) override { calls.push_back("refresh " + b.contact); }
+  void remove(std::string, std::string contact) override { calls.push_back("remove " + contact); }
+  void remove_all(std::string aor) override { calls.push_back("remove_all " + aor); }
+  void purge_expired(store::Time) override { calls.push_back("purge"); }
+  Result<std::vector<store::Binding>> load_all(store::Time) override { return std::vector<store::Binding>{}; }
+  std::vector<std::string> calls;
+};
+
+TEST(Location, AReRegistrationThatOnlyExtendsTheBindingIsARefresh) {
+  RecordingStore recorder;
+  Location location(&recorder);
+  auto now = Clock::time_point(std::chrono::seconds(1'800'000'000));
+  const std::string contact = "sip:alice@192.0.2.10:5062";
+  (void)location.apply(one_contact(contact, 600, "a", 1), now);
+  now += 300s;
+  (void)location.apply(one_contact(contact, 600, "a", 2), now);  // the periodic refresh
+  (void)location.apply(one_contact(contact, 600, "b", 1), now);  // rebooted: new Call-ID
+  (void)location.apply(one_contact(contact, 300, "b", 2), now);  // expiry 300 s earlier
+  EXPECT_EQ(recorder.calls, (std::vector<std::string>{"upsert " + contact, "refresh " + contact, "refresh " + contact,
+                                                      "upsert " + contact}));
+}
+
+TEST(Location, ChangesThatDecideWhereRequestsGoAreUpserts) {
+  const std::string contact = "sip:alice@192.0.2.10:5062";
+  const auto now = Clock::time_point(std::chrono::seconds(1'800'000'000));
+  struct Case {
+    const char* what;
+    void (*change)(Update&);
+  };
+  const Case cases[] = {
+      {"source port (NAT rebinding)", [](Update& u) { u.received.port = 40001; }},
+      {"source transport", [](Update& u) { u.received.transport = "tcp"; }},
+      {"local socket", [](Update& u) { u.received.socket = "udp1"; }},
+      {"Path", [](Update& u) { u.path = {"<sip:edge.example.net;lr>"}; }},
+      {"q", [](Update& u) { u.contacts[0].q = 500; }},
+      {"User-Agent", [](Update& u) { u.user_agent = "Phone/2.0"; }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    RecordingStore recorder;
+    Location location(&recorder);
+    (void)location.apply(one_contact(contact, 600, "a", 1), now);
+    Update changed = one_contact(contact, 600, "a", 2);
+    c.change(changed);
+    EXPECT_EQ(location.apply(changed, now + 10s).refreshed, 1u);
+    EXPECT_EQ(recorder.calls, (std::vector<std::string>{"upsert " + contact, "upsert " + contact}));
+  }
+}
+
+TEST(Location, ANewKeyAnExpiredBindingAndARemovalAreNotRefreshes) {
+  RecordingStore recorder;
+  Location location(&recorder);
+  auto now = Clock::time_point(std::chrono::seconds(1'800'000'000));
+  (void)location.apply(one_contact("sip:alice@phone.example.com:5060", 600, "a", 1), now);
+  // Equivalent URI written differently: the stored key changes.
+  (void)location.apply(one_contact("sip:alice@PHONE.example.com:5060", 600, "a", 2), now);
+  // Expired (the store may have purged the row, which a refresh would not bring back).
+  now += 601s;
+  (void)location.apply(one_contact("sip:alice@PHONE.example.com:5060", 600, "a", 3), now);
+  (void)location.apply(one_contact("sip:alice@PHONE.example.com:5060", 0, "a", 4), now);
+  EXPECT_EQ(recorder.calls, (std::vector<std::string>{
+                                "upsert sip:alice@phone.example.com:5060", "remove sip:alice@phone.example.com:5060",
+                                "upsert sip:alice@PHONE.example.com:5060", "upsert sip:alice@PHONE.example.com:5060",
+                                "remove sip:alice@PHONE.example.com:5060"}));
+}
+
+// Through Registrar::handle and the SQLite store: the second REGISTER of the same contact
+// is a refresh, one from a new NAT mapping an upsert; after close both are on disk.
+TEST_F(RegistrarTest, ReRegistrationsReachTheStoreAsRefreshesOrUpserts) {
+  TempDir dir;
+  const auto db = dir.path() / "sipbox.db";
+  auto store = store::open_sqlite_store(db);
+  ASSERT_TRUE(store) << store.error().message;
+  Location persistent(&(*store)->location());
+  Registrar with_store{directory, persistent, auth, settings};
+  Req r;
+  auto register_from = [&](const Source& from) {
+    const std::string first = request_text(r, {});
+    sip::Message challenge_request;
+    EXPECT_TRUE(sip::parse_message(first, sip::Framing::Datagram, challenge_request));
+    const Response challenge = with_store.handle(challenge_request, from, now);
+    ++r.cseq;
+    const std::string second = request_text(r, credentials(r, nonce_of(challenge)));
+    sip::Message message;
+    EXPECT_TRUE(sip::parse_message(second, sip::Framing::Datagram, message));
+    const int status = with_store.handle(message, from, now).status;
+    ++r.cseq;
+    return status;
+  };
+  ASSERT_EQ(register_from(source), 200);
+  EXPECT_EQ((*store)->stats().refreshes, 0u);
+  now += 1000s;
+  ASSERT_EQ(register_from(source), 200);
+  EXPECT_EQ((*store)->stats().refreshes, 1u);
+  EXPECT_EQ((*store)->stats().enqueued, 1u);  // the first upsert; the refresh is held
+  Source rebound = source;
+  rebound.port = 40123;
+  now += 1000s;
+  ASSERT_EQ(register_from(rebound), 200);
+  EXPECT_EQ((*store)->stats().refreshes, 1u);
+  EXPECT_EQ((*store)->stats().refreshes_superseded, 1u);
+  EXPECT_EQ((*store)->stats().enqueued, 2u);
+  now += 1000s;
+  ASSERT_EQ(register_from(rebound), 200);
+  ASSERT_TRUE((*store)->close());
+
+  auto reopened = store::open_sqlite_store(db);
+  ASSERT_TRUE(reopened) << reopened.error().message;
+  Location restored;
+  ASSERT_TRUE(restored.restore((*reopened)->location(), now));
+  const auto bindings = restored.lookup("sip:alice@example.com", now);
+  ASSERT_EQ(bindings.size(), 1u);
+  EXPECT_EQ(bindings[0].binding.received, rebound);
+  EXPECT_EQ(bindings[0].binding.expires_at, std::chrono::floor<std::chrono::seconds>(now) + 3600s);
+  EXPECT_EQ(bindings[0].binding.cseq, r.cseq - 1);
 }
 
 }  // namespace
