@@ -3,49 +3,77 @@
 // verification of Authorization / Proxy-Authorization against stored HA1 values.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "sip/sip.h"
+
+// OpenSSL's EVP_MAC_CTX, declared here so that the users of this header need no OpenSSL
+// headers.
+struct evp_mac_ctx_st;
 
 namespace sipbox::registrar {
 
 using Clock = std::chrono::system_clock;
 
-// Issues and checks nonces. A nonce is "<issue time>.<random>.<HMAC>" so that its
-// authenticity and age are checked without state; the highest nc seen per nonce is
-// kept (for the nonce's lifetime) to refuse replays. Shared by the SIP workers, so
-// guarded by a mutex held only for a map lookup.
+// Issues and checks nonces; shared by the SIP workers, without a lock.
+//
+// A nonce is "<issue time>.<epoch>.<index>.<MAC>": the epoch is chosen at random per
+// instance (so two instances, or one before and after a restart, never issue the same
+// text even with the same secret), the index counts the nonces this instance issued, and
+// the MAC (HMAC-SHA256 of the rest, truncated to 128 bits) proves both. Age and origin are
+// checked without state; to refuse replays (RFC 7616 3.4) the highest nc used with each
+// of the last `window` nonces is kept in a ring slot indexed by index % window. A nonce
+// older than that (its slot reused by a newer one) is answered Stale, as Kamailio does
+// when its nonce-index pool wraps: the client gets a fresh nonce and retries.
 class NonceManager {
  public:
   enum class Verdict : std::uint8_t { Valid, Stale, Invalid, Replayed };
 
-  // `secret`: random bytes known only to this server (HMAC key).
-  NonceManager(std::string secret, std::chrono::seconds lifetime);
+  // 8 bytes per slot: the default is 8 MiB, allocated up front. It holds the nonces of
+  // about 100 s at 5000 challenges per second offering two algorithms (the REGISTER
+  // flood benchmark's rate), far longer than the usual nonce lifetime at normal rates.
+  static constexpr std::size_t kDefaultWindow = std::size_t{1} << 20;
+
+  // `secret`: random bytes known only to this server (HMAC key). Throws
+  // std::runtime_error when OpenSSL cannot set up HMAC-SHA256 or give random bytes.
+  NonceManager(std::string secret, std::chrono::seconds lifetime, std::size_t window = kDefaultWindow);
+  ~NonceManager();
+  NonceManager(const NonceManager&) = delete;
+  NonceManager& operator=(const NonceManager&) = delete;
 
   std::string issue(Clock::time_point now);
   // `nc`: the 8 hex digit nonce count, or empty for a request without qop (then the
   // nonce may be used once).
   Verdict check(std::string_view nonce, std::string_view nc, Clock::time_point now);
 
-  std::size_t tracked() const;
+  // How many of the most recent nonces keep their nonce count; older ones are Stale.
+  std::size_t window() const { return window_; }
 
  private:
+  struct MacCtxFree {
+    void operator()(evp_mac_ctx_st* ctx) const;
+  };
+  // Truncated HMAC of `text` in lower-case hex; empty when OpenSSL fails.
   std::string mac(std::string_view text) const;
-  void prune(Clock::time_point now);
 
-  std::string secret_;
+  // Keyed once; mac() duplicates it per call, so threads never share a context in use.
+  std::unique_ptr<evp_mac_ctx_st, MacCtxFree> mac_template_;
   std::chrono::seconds lifetime_;
-  mutable std::mutex mutex_;
-  std::unordered_map<std::string, std::uint64_t> highest_nc_;  // nonce -> highest nc used
-  Clock::time_point last_prune_{};
+  std::uint64_t epoch_ = 0;
+  std::size_t window_;
+  // Per slot: (index / window) in the high 32 bits, to tell which nonce the slot belongs
+  // to, and the highest nc used in the low 32 (0: unused; kUsedWithoutQop: used up).
+  std::unique_ptr<std::atomic<std::uint64_t>[]> slots_;
+  alignas(64) std::atomic<std::uint64_t> next_index_{0};
 };
 
 // The HA1 of `user` in `realm` for `algorithm`, from the user store; nullopt when the
@@ -82,6 +110,7 @@ class DigestAuthenticator {
  private:
   NonceManager& nonces_;
   std::vector<sip::DigestAlgorithm> algorithms_;
+  sip::DigestHasher hasher_;
 };
 
 }  // namespace sipbox::registrar
