@@ -92,9 +92,7 @@ Status Proxy::respond(txn::TransactionId server, const sip::Message& request, in
                       std::string_view extra_headers) {
   std::string headers(extra_headers);
   headers += "Server: " + settings_.server_name + "\r\n";
-  auto response = sip::OwnedMessage::parse(sip::simple_response(request, status, reason, headers));
-  if (!response) return fail(response.error().message);
-  return env_.table->respond(server, response->get());
+  return env_.table->respond(server, sip::simple_response(request, status, reason, headers));
 }
 
 void Proxy::on_request(txn::TransactionId server, const sip::Message& request, const Destination& source) {

@@ -159,12 +159,20 @@ void Proxy::send_best(Context& context) {
 
 void Proxy::forward_response(Context& context, const sip::Message& response) {
   // 16.7 step 9: our Via goes; the server transaction sends the rest upstream.
-  auto copy = sip::OwnedMessage::parse(response.serialize());
-  if (!copy) return;
-  sip::remove_first_value(copy->get(), sip::HeaderId::Via);
-  if (copy->get().vias().empty()) return;  // it was for us
-  if (media_) media_->on_response(copy->get());
-  if (env_.table->respond(txn::TransactionId{context.server}, copy->get())) {
+  Status sent;
+  if (std::string text =
+          media_ && media_->relayed(response.call_id()) ? std::string() : sip::without_first_via(response);
+      !text.empty()) {
+    sent = env_.table->respond(txn::TransactionId{context.server}, std::move(text));
+  } else {
+    auto copy = sip::OwnedMessage::parse(response.serialize());
+    if (!copy) return;
+    sip::remove_first_value(copy->get(), sip::HeaderId::Via);
+    if (copy->get().vias().empty()) return;  // it was for us
+    if (media_) media_->on_response(copy->get());
+    sent = env_.table->respond(txn::TransactionId{context.server}, copy->get());
+  }
+  if (sent) {
     ++stats_.responses_forwarded;
   } else if (context.invite && response.status_code() >= 200 && response.status_code() < 300) {
     // Step 10: a 2xx racing our 487 or 480 finds the server transaction Completed; it
@@ -186,6 +194,12 @@ void Proxy::on_stray_response(const sip::Message& response) {
   if (auto rport = sip::parse_number(next.rport(), 65535); rport && *rport != 0)
     port = static_cast<std::uint16_t>(*rport);
   to.port = port;
+  if (!media_ || !media_->relayed(response.call_id())) {
+    if (std::string text = sip::without_first_via(response); !text.empty()) {
+      if (env_.sender->send(to, text)) ++stats_.stateless_forwarded;
+      return;
+    }
+  }
   auto copy = sip::OwnedMessage::parse(response.serialize());
   if (!copy) return;
   sip::remove_first_value(copy->get(), sip::HeaderId::Via);

@@ -16,8 +16,8 @@ std::string unfold(std::string_view value) {
     const char c = value[i];
     if (c == '\r' || c == '\n') {
       // CRLF + whitespace (RFC 3261 7.3.1) is one SP.
-      while (i + 1 < value.size() && (value[i + 1] == '\r' || value[i + 1] == '\n' || value[i + 1] == ' ' ||
-                                      value[i + 1] == '\t'))
+      while (i + 1 < value.size() &&
+             (value[i + 1] == '\r' || value[i + 1] == '\n' || value[i + 1] == ' ' || value[i + 1] == '\t'))
         ++i;
       out += ' ';
     } else {
@@ -87,8 +87,8 @@ Split split_first(const HeaderField& field) {
   if (it == values.end()) return {field.value, {}};
   const std::string_view first = *it;
   std::size_t end = static_cast<std::size_t>(first.data() + first.size() - field.value.data());
-  while (end < field.value.size() && (field.value[end] == ' ' || field.value[end] == '\t' ||
-                                      field.value[end] == '\r' || field.value[end] == '\n'))
+  while (end < field.value.size() &&
+         (field.value[end] == ' ' || field.value[end] == '\t' || field.value[end] == '\r' || field.value[end] == '\n'))
     ++end;
   if (end < field.value.size() && field.value[end] == ',') ++end;
   std::string_view rest = field.value.substr(end);
@@ -130,6 +130,25 @@ bool remove_first_value(Message& message, HeaderId id) {
   return true;
 }
 
+std::string without_first_via(const Message& message) {
+  if (message.modified() || message.vias().size() < 2) return {};
+  const auto index = first_index(message, HeaderId::Via);
+  if (!index) return {};
+  const HeaderField& field = message.headers()[*index];
+  if (!split_first(field).rest.empty()) return {};  // "Via: a, b": only a parsed copy can keep b
+  // The field's line(s): from its name to the line end after its value.
+  const std::string_view bytes = message.bytes();
+  const auto begin = static_cast<std::size_t>(field.name.data() - bytes.data());
+  const std::size_t value_end = static_cast<std::size_t>(field.value.data() - bytes.data()) + field.value.size();
+  const std::size_t newline = bytes.find('\n', value_end);
+  if (begin > bytes.size() || newline == std::string_view::npos) return {};
+  std::string out;
+  out.reserve(bytes.size());
+  out.append(bytes.substr(0, begin));
+  out.append(bytes.substr(newline + 1));
+  return out;
+}
+
 bool remove_last_value(Message& message, HeaderId id) {
   const auto fields = message.headers();
   std::optional<std::size_t> index;
@@ -155,7 +174,8 @@ bool remove_last_value(Message& message, HeaderId id) {
 Result<OwnedMessage> OwnedMessage::parse(std::string bytes, Framing framing) {
   OwnedMessage out;
   out.bytes_ = std::make_unique<std::string>(std::move(bytes));
-  if (auto parsed = parse_message(*out.bytes_, framing, out.message_); !parsed) return Unexpected<Error>{parsed.error()};
+  if (auto parsed = parse_message(*out.bytes_, framing, out.message_); !parsed)
+    return Unexpected<Error>{parsed.error()};
   return out;
 }
 

@@ -30,6 +30,10 @@ std::string simple_response(const Message& request, int status, std::string_view
 // field stays. False when the message has no such header.
 bool replace_first_value(Message& message, HeaderId id, std::string_view replacement);
 bool remove_first_value(Message& message, HeaderId id);
+// The bytes of an unedited message without its first Via field, when that field holds
+// one value and another Via follows (a proxy passing a response upstream, RFC 3261 16.7
+// step 9): no parse, no rebuild. Empty otherwise; the caller then edits a parsed copy.
+std::string without_first_via(const Message& message);
 // The last value of the last field of `id` (a strict router's Route, RFC 3261 16.4).
 bool remove_last_value(Message& message, HeaderId id);
 

@@ -27,7 +27,9 @@ const std::string kInvite = crlf(
     "From: \"Alice A.\" <sip:alice@atlanta.example.com>;tag=1928301774\n"
     "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\n"
     "CSeq: 314159 INVITE\n"
-    "Contact: <sip:alice@pc33.atlanta.example.com>;expires=60;q=0.7;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\";reg-id=1\n"
+    "Contact: "
+    "<sip:alice@pc33.atlanta.example.com>;expires=60;q=0.7;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-"
+    "000A95A0E128>\";reg-id=1\n"
     "Record-Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>\n"
     "Supported: replaces, 100rel\n"
     "Allow: INVITE, ACK, CANCEL, BYE\n"
@@ -149,7 +151,7 @@ TEST(Message, rfc3261_18_3_stream_message_size) {
   auto first = stream_message_size(two);
   ASSERT_TRUE(first);
   EXPECT_EQ(*first, 2 + kInvite.size());
-  EXPECT_EQ(*stream_message_size(two.substr(0, 40)), 0u);                // headers incomplete
+  EXPECT_EQ(*stream_message_size(two.substr(0, 40)), 0u);                      // headers incomplete
   EXPECT_EQ(*stream_message_size(kInvite.substr(0, kInvite.size() - 1)), 0u);  // body incomplete
   std::string no_length = kInvite;
   no_length.erase(no_length.find("Content-Length: 5\r\n"), 19);
@@ -389,6 +391,49 @@ TEST(Headers, ContactStarIsAccepted) {
   const Status s = parse_message(mixed, Framing::Datagram, bad);
   ASSERT_FALSE(s);
   EXPECT_NE(s.error().message.find("* mixed with addresses"), std::string::npos);
+}
+
+TEST(Edits, WithoutFirstViaCutsTheLineOfASingleValue) {
+  const std::string response = crlf(
+      "SIP/2.0 180 Ringing\n"
+      "Via: SIP/2.0/UDP proxy.example;branch=z9hG4bKp1\n"
+      "v: SIP/2.0/UDP pc33.example:5060;branch=z9hG4bKa;received=192.0.2.1\n"
+      "From: <sip:a@example>;tag=1\n"
+      "To: <sip:b@example>;tag=2\n"
+      "Call-ID: c1\n"
+      "CSeq: 1 INVITE\n"
+      "Content-Length: 0\n"
+      "\n");
+  const Message m = parse_ok(response);
+  const std::string out = without_first_via(m);
+  EXPECT_EQ(out, crlf("SIP/2.0 180 Ringing\n"
+                      "v: SIP/2.0/UDP pc33.example:5060;branch=z9hG4bKa;received=192.0.2.1\n"
+                      "From: <sip:a@example>;tag=1\n"
+                      "To: <sip:b@example>;tag=2\n"
+                      "Call-ID: c1\n"
+                      "CSeq: 1 INVITE\n"
+                      "Content-Length: 0\n"
+                      "\n"));
+  const Message again = parse_ok(out);
+  ASSERT_EQ(again.vias().size(), 1u);
+  EXPECT_EQ(again.top_via().host, "pc33.example");
+}
+
+TEST(Edits, WithoutFirstViaLeavesListsLastViasAndEditedMessagesToTheCaller) {
+  const std::string combined = crlf(
+      "SIP/2.0 200 OK\nVia: SIP/2.0/UDP p.example;branch=z9hG4bKp, SIP/2.0/UDP a.example;branch=z9hG4bKa\n"
+      "From: <sip:a@example>;tag=1\nTo: <sip:b@example>;tag=2\nCall-ID: c1\nCSeq: 1 BYE\nContent-Length: 0\n\n");
+  EXPECT_EQ(without_first_via(parse_ok(combined)), "");
+  const std::string single = crlf(
+      "SIP/2.0 200 OK\nVia: SIP/2.0/UDP p.example;branch=z9hG4bKp\n"
+      "From: <sip:a@example>;tag=1\nTo: <sip:b@example>;tag=2\nCall-ID: c1\nCSeq: 1 BYE\nContent-Length: 0\n\n");
+  EXPECT_EQ(without_first_via(parse_ok(single)), "");
+  const std::string two = crlf(
+      "SIP/2.0 200 OK\nVia: SIP/2.0/UDP p.example;branch=z9hG4bKp\nVia: SIP/2.0/UDP a.example;branch=z9hG4bKa\n"
+      "From: <sip:a@example>;tag=1\nTo: <sip:b@example>;tag=2\nCall-ID: c1\nCSeq: 1 BYE\nContent-Length: 0\n\n");
+  Message edited = parse_ok(two);
+  edited.append_header(HeaderId::Supported, "path");
+  EXPECT_EQ(without_first_via(edited), "");
 }
 
 }  // namespace
