@@ -1,11 +1,12 @@
 // One SIP worker: receive, parse, shard, and the transaction user that dispatches to the
 // registrar, the server's own OPTIONS answer, or the proxy.
+#include "core/worker.h"
+
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <functional>
-
-#include "core/worker.h"
 
 namespace sipbox::core {
 namespace {
@@ -51,27 +52,66 @@ proxy::Environment proxy_environment(Shared& shared, txn::TransactionTable& tabl
 
 }  // namespace
 
-LoopTimers::~LoopTimers() {
-  for (auto& [handle, timer] : timers_) timer->cancel();
-}
+LoopTimers::~LoopTimers() { alarm_.cancel(); }
 
 txn::TimerService::Handle LoopTimers::schedule(txn::Millis delay, std::function<void()> callback) {
-  const Handle handle = next_++;
-  auto timer = std::make_unique<boost::asio::steady_timer>(io_, delay);
-  timer->async_wait([this, handle, callback = std::move(callback)](const boost::system::error_code& error) {
-    if (error) return;  // cancelled: the entry is gone already
-    timers_.erase(handle);
-    callback();
-  });
-  timers_.emplace(handle, std::move(timer));
+  std::uint32_t index = 0;
+  if (free_.empty()) {
+    index = static_cast<std::uint32_t>(slots_.size());
+    slots_.emplace_back();
+  } else {
+    index = free_.back();
+    free_.pop_back();
+  }
+  Slot& slot = slots_[index];
+  slot.callback = std::move(callback);
+  const Handle handle = handle_of(index, slot.generation);
+  heap_.push_back(Due{Clock::now() + delay, handle});
+  std::push_heap(heap_.begin(), heap_.end(), std::greater<>{});
+  if (heap_.front().at < armed_for_) arm();
   return handle;
 }
 
+LoopTimers::Slot* LoopTimers::live_slot(Handle handle) {
+  const auto index = static_cast<std::uint32_t>(handle & 0xffffffffu) - 1u;
+  if (index >= slots_.size()) return nullptr;
+  Slot& slot = slots_[index];
+  return handle_of(index, slot.generation) == handle && slot.callback ? &slot : nullptr;
+}
+
+void LoopTimers::release(Slot& slot, std::uint32_t index) {
+  slot.callback = nullptr;
+  ++slot.generation;  // the handle, and its heap entry, are stale from here on
+  free_.push_back(index);
+}
+
 void LoopTimers::cancel(Handle handle) {
-  auto found = timers_.find(handle);
-  if (found == timers_.end()) return;
-  found->second->cancel();
-  timers_.erase(found);
+  if (Slot* slot = live_slot(handle)) release(*slot, static_cast<std::uint32_t>(handle & 0xffffffffu) - 1u);
+}
+
+void LoopTimers::arm() {
+  armed_for_ = heap_.front().at;
+  alarm_.expires_at(armed_for_);
+  alarm_.async_wait([this](const boost::system::error_code& error) {
+    if (!error) on_alarm();  // aborted: re-armed for an earlier entry, or shut down
+  });
+}
+
+void LoopTimers::on_alarm() {
+  armed_for_ = Clock::time_point::max();
+  const auto now = Clock::now();
+  while (!heap_.empty() && heap_.front().at <= now) {
+    const Handle handle = heap_.front().handle;
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
+    heap_.pop_back();
+    Slot* slot = live_slot(handle);
+    if (!slot) continue;  // cancelled
+    // Freed before the call: the callback may schedule (and reuse this slot) or cancel.
+    std::function<void()> callback = std::move(slot->callback);
+    release(*slot, static_cast<std::uint32_t>(handle & 0xffffffffu) - 1u);
+    callback();
+  }
+  if (!heap_.empty()) arm();
 }
 
 Worker::Worker(Shared& shared, unsigned index)
@@ -125,9 +165,7 @@ void Worker::post_message(std::string bytes, transport::Source source) {
 }
 
 void Worker::post_send(txn::Destination to, std::string bytes) {
-  boost::asio::post(io_, [this, to = std::move(to), bytes = std::move(bytes)] {
-    (void)transport_.send(to, bytes);
-  });
+  boost::asio::post(io_, [this, to = std::move(to), bytes = std::move(bytes)] { (void)transport_.send(to, bytes); });
 }
 
 void Worker::collect(CoreStats& into) {
@@ -179,7 +217,8 @@ void Worker::on_bytes(std::string_view bytes, const transport::Source& source) {
   }
   if (shared_.guard && !admit_after_parse(bytes, &message, source)) return;
   const auto workers = static_cast<unsigned>(shared_.workers.size());
-  const unsigned shard = workers == 1 ? 0 : static_cast<unsigned>(std::hash<std::string_view>{}(message.call_id()) % workers);
+  const unsigned shard =
+      workers == 1 ? 0 : static_cast<unsigned>(std::hash<std::string_view>{}(message.call_id()) % workers);
   if (shard != index_ && !answered_here(message)) {
     ++counters_.handoffs;
     shared_.workers[shard]->post_message(std::string(bytes), source);
@@ -237,8 +276,8 @@ void Worker::answer_unparsable(std::string_view bytes, const transport::Source& 
   const std::string answer = bad_request_for(bytes, error.message);
   if (answer.empty()) {
     ++counters_.malformed_dropped;
-    spdlog::debug("dropped an unparsable message from {}:{}: {}", source.remote.address.to_string(),
-                  source.remote.port, error.message);
+    spdlog::debug("dropped an unparsable message from {}:{}: {}", source.remote.address.to_string(), source.remote.port,
+                  error.message);
     return;
   }
   ++counters_.malformed_answered;
@@ -270,16 +309,16 @@ void Worker::process(sip::Message& message, const transport::Source& source) {
   }
 }
 
-Status Worker::respond(txn::TransactionId server, const std::string& text) {
-  auto response = sip::OwnedMessage::parse(text);
-  if (!response) return fail(response.error().message);
-  return table_.respond(server, response->get());
-}
+Status Worker::respond(txn::TransactionId server, std::string text) { return table_.respond(server, std::move(text)); }
 
 void Worker::on_request(txn::TransactionId server, const sip::Message& request) {
   switch (request.method_id()) {
-    case sip::Method::Cancel: proxy_.on_cancel(server, request); return;
-    case sip::Method::Ack: proxy_.on_stray_ack(request); return;  // RFC 6026: the ACK for a 2xx
+    case sip::Method::Cancel:
+      proxy_.on_cancel(server, request);
+      return;
+    case sip::Method::Ack:
+      proxy_.on_stray_ack(request);
+      return;  // RFC 6026: the ACK for a 2xx
     case sip::Method::Register: {
       const sip::Uri& ruri = request.request_uri();
       if (shared_.directory->is_local_domain(sip::ascii_lower(ruri.host)) || shared_.self.is_self(ruri)) {
@@ -291,7 +330,8 @@ void Worker::on_request(txn::TransactionId server, const sip::Message& request) 
     case sip::Method::Options:
       if (answer_options(server, request)) return;
       break;
-    default: break;
+    default:
+      break;
   }
   proxy_.on_request(server, request, current_.reply_destination());
 }
@@ -302,18 +342,19 @@ void Worker::handle_register(txn::TransactionId server, const sip::Message& requ
   source.address = current_.remote.address.to_string();
   source.port = current_.remote.port;
   source.socket = transport_lower(current_.kind) + ":" + std::to_string(current_.listener);
-  const auto response = shared_.registrar->handle(request, source, registrar::Clock::now());
+  auto response = shared_.registrar->handle(request, source, registrar::Clock::now());
   if (response.status == 404 && shared_.guard)
     shared_.guard->unknown_user(current_.remote.address, sip::unescape(request.to().uri.user), security::Clock::now());
-  (void)respond(server, response.text);
+  (void)respond(server, std::move(response.text));
 }
 
 bool Worker::answer_options(txn::TransactionId server, const sip::Message& request) {
   // OPTIONS to the server itself (no user part), or one whose Max-Forwards ran out
   // (RFC 3261 11, 16.3 step 3).
   const sip::Uri& ruri = request.request_uri();
-  const bool to_server = ruri.is_sip() && !ruri.has_user &&
-                         (shared_.self.is_self(ruri) || shared_.directory->is_local_domain(sip::ascii_lower(ruri.host)));
+  const bool to_server =
+      ruri.is_sip() && !ruri.has_user &&
+      (shared_.self.is_self(ruri) || shared_.directory->is_local_domain(sip::ascii_lower(ruri.host)));
   if (!to_server && request.max_forwards() != 0) return false;
   ++counters_.options_answered;
   std::string headers =
@@ -346,13 +387,15 @@ void Worker::send_keepalives() {
   const auto now = registrar::Clock::now();
   for (const registrar::Registration& r : shared_.location->nat_bindings(now)) {
     txn::Destination to{r.binding.received.address, r.binding.received.port, txn::TransportKind::Udp};
-    const proxy::Interface* out = shared_.self.interface_for(txn::TransportKind::Udp, to.address.find(':') != std::string::npos);
+    const proxy::Interface* out =
+        shared_.self.interface_for(txn::TransportKind::Udp, to.address.find(':') != std::string::npos);
     if (!out) continue;
     const std::string branch = table_.new_branch();
     std::string text = "OPTIONS " + r.binding.contact + " SIP/2.0\r\nVia: SIP/2.0/UDP " + out->host + ":" +
-                       std::to_string(out->port) + ";branch=" + branch + "\r\nMax-Forwards: 70\r\nFrom: <sip:keepalive@" +
-                       out->host + ">;tag=" + branch.substr(7, 12) + "\r\nTo: <" + r.binding.contact +
-                       ">\r\nCall-ID: " + branch + "\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+                       std::to_string(out->port) + ";branch=" + branch +
+                       "\r\nMax-Forwards: 70\r\nFrom: <sip:keepalive@" + out->host + ">;tag=" + branch.substr(7, 12) +
+                       "\r\nTo: <" + r.binding.contact + ">\r\nCall-ID: " + branch +
+                       "\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
     if (send(to, text)) ++counters_.keepalives_sent;
   }
 }

@@ -4,9 +4,11 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <memory>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "core/core.h"
 
@@ -28,18 +30,42 @@ struct Shared {
   std::vector<std::unique_ptr<Worker>> workers;
 };
 
-// TimerService over the worker's io_context (one steady_timer per pending timer).
+// TimerService over the worker's io_context: one steady_timer armed for the earliest
+// entry of a binary heap, callbacks in reusable slots. A transaction starts and cancels
+// several timers; an asio timer object per entry cost an allocation and a reactor
+// queue operation each.
 class LoopTimers final : public txn::TimerService {
  public:
-  explicit LoopTimers(boost::asio::io_context& io) : io_(io) {}
+  explicit LoopTimers(boost::asio::io_context& io) : alarm_(io) {}
   ~LoopTimers() override;
   Handle schedule(txn::Millis delay, std::function<void()> callback) override;
   void cancel(Handle handle) override;
+  std::size_t pending() const { return slots_.size() - free_.size(); }
 
  private:
-  boost::asio::io_context& io_;
-  std::unordered_map<Handle, std::unique_ptr<boost::asio::steady_timer>> timers_;
-  Handle next_ = 1;
+  using Clock = std::chrono::steady_clock;
+  struct Due {
+    Clock::time_point at;
+    Handle handle;
+    bool operator>(const Due& other) const { return at > other.at; }
+  };
+  struct Slot {
+    std::function<void()> callback;
+    std::uint32_t generation = 0;
+  };
+  static Handle handle_of(std::uint32_t slot, std::uint32_t generation) {
+    return (static_cast<Handle>(generation) << 32) | (slot + 1u);
+  }
+  Slot* live_slot(Handle handle);
+  void release(Slot& slot, std::uint32_t index);
+  void arm();
+  void on_alarm();
+
+  boost::asio::steady_timer alarm_;
+  Clock::time_point armed_for_ = Clock::time_point::max();
+  std::vector<Due> heap_;  // min-heap by `at`; cancelled entries are skipped when due
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_;
 };
 
 // Per-worker counters that are not some other module's.
@@ -93,7 +119,7 @@ class Worker final : public txn::TransactionUser, public txn::Sender {
   void answer_unparsable(std::string_view bytes, const transport::Source& source, const Error& error);
   void handle_register(txn::TransactionId server, const sip::Message& request);
   bool answer_options(txn::TransactionId server, const sip::Message& request);
-  Status respond(txn::TransactionId server, const std::string& text);
+  Status respond(txn::TransactionId server, std::string text);
   void count_sent(std::string_view bytes);
   void schedule_keepalive();
   void send_keepalives();
@@ -107,7 +133,7 @@ class Worker final : public txn::TransactionUser, public txn::Sender {
   txn::TransactionTable table_;
   proxy::Proxy proxy_;
   WorkerCounters counters_;
-  transport::Source current_;  // the source of the message being processed
+  transport::Source current_;                                             // the source of the message being processed
   std::unordered_map<transport::ListenerId, transport::Endpoint> local_;  // for the rules' destination
   boost::asio::steady_timer keepalive_timer_;
   bool stopped_ = false;

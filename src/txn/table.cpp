@@ -298,8 +298,11 @@ void TransactionTable::start_timer(Txn& txn, TimerId timer, bool rearm) {
     txn.pending.push_back(Event{detail::event_for(timer), nullptr, {}, {}});
     return;
   }
-  const std::uint64_t id = txn.id;
-  txn.timers[index] = timers_.schedule(*duration, [this, id, timer] { on_timer(id, timer); });
+  // Id and timer in one word: with `this` the capture fits std::function's own storage.
+  static_assert(static_cast<unsigned>(TimerId::Count) <= 16);
+  const std::uint64_t packed = (txn.id << 4) | index;
+  txn.timers[index] =
+      timers_.schedule(*duration, [this, packed] { on_timer(packed >> 4, static_cast<TimerId>(packed & 0xf)); });
   txn.running = static_cast<std::uint16_t>(txn.running | (1u << index));
 }
 

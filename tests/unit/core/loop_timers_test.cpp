@@ -1,0 +1,73 @@
+// LoopTimers: the worker's TimerService on a real io_context.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <vector>
+
+#include "core/worker.h"
+
+namespace sipbox::core {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(LoopTimers, FireInDueOrderAndCancelledOnesNever) {
+  boost::asio::io_context io;
+  LoopTimers timers(io);
+  std::vector<int> fired;
+  timers.schedule(30ms, [&] { fired.push_back(3); });
+  const auto cancelled = timers.schedule(10ms, [&] { fired.push_back(-1); });
+  timers.schedule(20ms, [&] { fired.push_back(2); });
+  timers.schedule(5ms, [&] { fired.push_back(1); });  // earlier than the armed one: re-arms
+  timers.cancel(cancelled);
+  EXPECT_EQ(timers.pending(), 3u);
+  io.run_for(200ms);
+  EXPECT_EQ(fired, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(timers.pending(), 0u);
+}
+
+TEST(LoopTimers, StaleHandlesDoNotCancelTheSlotsNextTimer) {
+  boost::asio::io_context io;
+  LoopTimers timers(io);
+  int first = 0, second = 0;
+  const auto old = timers.schedule(1ms, [&] { ++first; });
+  io.run_for(50ms);
+  io.restart();
+  ASSERT_EQ(first, 1);
+  const auto reused = timers.schedule(5ms, [&] { ++second; });  // takes the freed slot
+  EXPECT_NE(reused, old);
+  timers.cancel(old);  // fired already: a no-op
+  timers.cancel(old);
+  io.run_for(50ms);
+  EXPECT_EQ(second, 1);
+}
+
+TEST(LoopTimers, CallbacksMayScheduleAndCancel) {
+  boost::asio::io_context io;
+  LoopTimers timers(io);
+  std::vector<int> fired;
+  LoopTimers::Handle victim = 0;
+  timers.schedule(2ms, [&] {
+    fired.push_back(1);
+    timers.cancel(victim);
+    timers.schedule(2ms, [&] { fired.push_back(3); });
+  });
+  victim = timers.schedule(3ms, [&] { fired.push_back(-1); });
+  timers.schedule(1ms, [&] { fired.push_back(0); });
+  io.run_for(100ms);
+  EXPECT_EQ(fired, (std::vector<int>{0, 1, 3}));
+}
+
+TEST(LoopTimers, DestroyedWithPendingTimersRunsNone) {
+  boost::asio::io_context io;
+  int fired = 0;
+  {
+    LoopTimers timers(io);
+    timers.schedule(1ms, [&] { ++fired; });
+  }
+  io.run_for(20ms);
+  EXPECT_EQ(fired, 0);
+}
+
+}  // namespace
+}  // namespace sipbox::core
