@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
+#include <optional>
 #include <stdexcept>
 
 #include "base/hex.h"
@@ -29,6 +31,37 @@ bool is_digest(std::string_view scheme) {
   constexpr std::string_view kDigest = "digest";
   return scheme.size() == kDigest.size() &&
          std::equal(scheme.begin(), scheme.end(), kDigest.begin(), [](char a, char b) { return (a | 0x20) == b; });
+}
+
+// The parameters verify() reads, found in one pass over the header (the first of each
+// name counts, as with AuthHeader::param).
+struct Credentials {
+  std::string_view realm, username, nonce, uri, response, qop, nc, cnonce, algorithm;
+};
+
+Credentials read_credentials(const sip::AuthHeader& header) {
+  Credentials c;
+  struct Field {
+    std::string_view name;
+    std::string_view Credentials::*slot;
+  };
+  static constexpr Field kFields[] = {
+      {"realm", &Credentials::realm}, {"username", &Credentials::username}, {"nonce", &Credentials::nonce},
+      {"uri", &Credentials::uri},     {"response", &Credentials::response}, {"qop", &Credentials::qop},
+      {"nc", &Credentials::nc},       {"cnonce", &Credentials::cnonce},     {"algorithm", &Credentials::algorithm}};
+  bool seen[std::size(kFields)] = {};
+  for (const sip::Param& p : header.params) {
+    for (std::size_t i = 0; i < std::size(kFields); ++i) {
+      const std::string_view name = kFields[i].name;
+      if (seen[i] || p.name.size() != name.size() ||
+          !std::equal(name.begin(), name.end(), p.name.begin(), [](char a, char b) { return a == (b | 0x20); }))
+        continue;
+      seen[i] = true;
+      c.*kFields[i].slot = sip::unquote(p.value);
+      break;
+    }
+  }
+  return c;
 }
 
 std::string_view algorithm_name(sip::DigestAlgorithm a) { return a == sip::DigestAlgorithm::Md5 ? "MD5" : "SHA-256"; }
@@ -192,26 +225,23 @@ std::vector<std::string> DigestAuthenticator::challenges(std::string_view realm,
 DigestAuthenticator::Verdict DigestAuthenticator::verify(const sip::Message& request, sip::HeaderId header,
                                                          std::string_view realm, const Ha1Lookup& ha1,
                                                          Clock::time_point now) {
-  const sip::AuthHeader* credentials = nullptr;
+  std::optional<Credentials> found;
   for (const sip::AuthEntry& e : request.auth()) {
-    if (e.header == header && is_digest(e.value.scheme) && e.value.param("realm") == realm) {
-      credentials = &e.value;
+    if (e.header != header || !is_digest(e.value.scheme)) continue;
+    if (Credentials c = read_credentials(e.value); c.realm == realm) {
+      found = c;
       break;
     }
   }
-  if (credentials == nullptr) return {Outcome::NoCredentials, {}, "no Digest credentials for realm"};
+  if (!found) return {Outcome::NoCredentials, {}, "no Digest credentials for realm"};
+  const Credentials& c = *found;
   Verdict v;
-  v.user = std::string(credentials->param("username"));
-  const std::string_view nonce = credentials->param("nonce");
-  const std::string_view uri = credentials->param("uri");
-  const std::string_view response = credentials->param("response");
-  const std::string_view qop = credentials->param("qop");
-  const std::string_view nc = credentials->param("nc");
-  const std::string_view cnonce = credentials->param("cnonce");
+  v.user = std::string(c.username);
+  const std::string_view nonce = c.nonce, uri = c.uri, response = c.response, qop = c.qop, nc = c.nc, cnonce = c.cnonce;
   if (v.user.empty() || nonce.empty() || uri.empty() || response.empty())
     return {Outcome::Malformed, v.user, "credentials lack username, nonce, uri or response"};
   sip::DigestAlgorithm algorithm{};
-  if (!sip::digest_algorithm_from_name(credentials->param("algorithm"), algorithm) ||
+  if (!sip::digest_algorithm_from_name(c.algorithm, algorithm) ||
       std::find(algorithms_.begin(), algorithms_.end(), algorithm) == algorithms_.end())
     return {Outcome::Failed, v.user, "algorithm not offered"};
   if (!qop.empty() && (qop != "auth" || nc.empty() || cnonce.empty()))
