@@ -89,7 +89,23 @@ void LoopTimers::cancel(Handle handle) {
   if (Slot* slot = live_slot(handle)) release(*slot, static_cast<std::uint32_t>(handle & 0xffffffffu) - 1u);
 }
 
+void LoopTimers::drop_cancelled_front() {
+  while (!heap_.empty() && live_slot(heap_.front().handle) == nullptr) {
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
+    heap_.pop_back();
+  }
+}
+
 void LoopTimers::arm() {
+  // Most timers are cancelled before they are due (retransmission timers stop at the first
+  // response, Trying at the TU's answer): the alarm waits for a live one, or a worker
+  // would wake up for each of them for nothing.
+  drop_cancelled_front();
+  if (heap_.empty()) {
+    armed_for_ = Clock::time_point::max();
+    return;
+  }
+  if (heap_.front().at == armed_for_) return;
   armed_for_ = heap_.front().at;
   alarm_.expires_at(armed_for_);
   alarm_.async_wait([this](const boost::system::error_code& error) {
@@ -98,6 +114,7 @@ void LoopTimers::arm() {
 }
 
 void LoopTimers::on_alarm() {
+  ++alarms_;
   armed_for_ = Clock::time_point::max();
   const auto now = Clock::now();
   while (!heap_.empty() && heap_.front().at <= now) {
@@ -111,7 +128,7 @@ void LoopTimers::on_alarm() {
     release(*slot, static_cast<std::uint32_t>(handle & 0xffffffffu) - 1u);
     callback();
   }
-  if (!heap_.empty()) arm();
+  arm();
 }
 
 Worker::Worker(Shared& shared, unsigned index)

@@ -41,6 +41,7 @@ class LoopTimers final : public txn::TimerService {
   Handle schedule(txn::Millis delay, std::function<void()> callback) override;
   void cancel(Handle handle) override;
   std::size_t pending() const { return slots_.size() - free_.size(); }
+  std::uint64_t alarms() const { return alarms_; }  // times the loop woke up for timers
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -58,6 +59,7 @@ class LoopTimers final : public txn::TimerService {
   }
   Slot* live_slot(Handle handle);
   void release(Slot& slot, std::uint32_t index);
+  void drop_cancelled_front();
   void arm();
   void on_alarm();
 
@@ -66,6 +68,7 @@ class LoopTimers final : public txn::TimerService {
   std::vector<Due> heap_;  // min-heap by `at`; cancelled entries are skipped when due
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_;
+  std::uint64_t alarms_ = 0;
 };
 
 // Per-worker counters that are not some other module's.

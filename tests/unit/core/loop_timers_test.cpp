@@ -58,6 +58,21 @@ TEST(LoopTimers, CallbacksMayScheduleAndCancel) {
   EXPECT_EQ(fired, (std::vector<int>{0, 1, 3}));
 }
 
+TEST(LoopTimers, CancelledTimersDoNotWakeTheLoop) {
+  boost::asio::io_context io;
+  LoopTimers timers(io);
+  std::vector<int> fired;
+  timers.schedule(5ms, [&] { fired.push_back(1); });
+  std::vector<LoopTimers::Handle> cancelled;
+  for (int i = 0; i < 50; ++i)
+    cancelled.push_back(timers.schedule(6ms + std::chrono::milliseconds(i / 10), [&] { fired.push_back(-1); }));
+  timers.schedule(20ms, [&] { fired.push_back(2); });
+  for (auto handle : cancelled) timers.cancel(handle);
+  io.run_for(100ms);
+  EXPECT_EQ(fired, (std::vector<int>{1, 2}));
+  EXPECT_EQ(timers.alarms(), 2u);  // one per live timer, none for the 50 cancelled ones
+}
+
 TEST(LoopTimers, DestroyedWithPendingTimersRunsNone) {
   boost::asio::io_context io;
   int fired = 0;
