@@ -68,7 +68,7 @@ txn::TimerService::Handle LoopTimers::schedule(txn::Millis delay, std::function<
   const Handle handle = handle_of(index, slot.generation);
   heap_.push_back(Due{Clock::now() + delay, handle});
   std::push_heap(heap_.begin(), heap_.end(), std::greater<>{});
-  if (heap_.front().at < armed_for_) arm();
+  if (heap_.front().at + kCoalesce < armed_for_) arm();
   return handle;
 }
 
@@ -105,8 +105,12 @@ void LoopTimers::arm() {
     armed_for_ = Clock::time_point::max();
     return;
   }
-  if (heap_.front().at == armed_for_) return;
-  armed_for_ = heap_.front().at;
+  // The alarm goes off a little after the earliest entry, for everything due by then:
+  // transactions end in steady streams (Timer J of every REGISTER), one wake-up and one
+  // timerfd update each would cost more than the work they do.
+  const Clock::time_point at = heap_.front().at + kCoalesce;
+  if (at == armed_for_) return;
+  armed_for_ = at;
   alarm_.expires_at(armed_for_);
   alarm_.async_wait([this](const boost::system::error_code& error) {
     if (!error) on_alarm();  // aborted: re-armed for an earlier entry, or shut down

@@ -33,7 +33,9 @@ struct Shared {
 // TimerService over the worker's io_context: one steady_timer armed for the earliest
 // entry of a binary heap, callbacks in reusable slots. A transaction starts and cancels
 // several timers; an asio timer object per entry cost an allocation and a reactor
-// queue operation each.
+// queue operation each. Timers fire up to kCoalesce late, together with every other
+// timer due by then (RFC 3261's timers count in hundreds of milliseconds; Kamailio's tm
+// ticks at 1/16 s).
 class LoopTimers final : public txn::TimerService {
  public:
   explicit LoopTimers(boost::asio::io_context& io) : alarm_(io) {}
@@ -45,6 +47,7 @@ class LoopTimers final : public txn::TimerService {
 
  private:
   using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::milliseconds kCoalesce{4};
   struct Due {
     Clock::time_point at;
     Handle handle;
@@ -64,8 +67,8 @@ class LoopTimers final : public txn::TimerService {
   void on_alarm();
 
   boost::asio::steady_timer alarm_;
-  Clock::time_point armed_for_ = Clock::time_point::max();
-  std::vector<Due> heap_;  // min-heap by `at`; cancelled entries are skipped when due
+  Clock::time_point armed_for_ = Clock::time_point::max();  // when the alarm goes off
+  std::vector<Due> heap_;                                   // min-heap by `at`; cancelled entries are skipped when due
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_;
   std::uint64_t alarms_ = 0;

@@ -73,6 +73,18 @@ TEST(LoopTimers, CancelledTimersDoNotWakeTheLoop) {
   EXPECT_EQ(timers.alarms(), 2u);  // one per live timer, none for the 50 cancelled ones
 }
 
+TEST(LoopTimers, TimersDueTogetherShareOneWakeUp) {
+  boost::asio::io_context io;
+  LoopTimers timers(io);
+  int fired = 0;
+  // Timers due within a few milliseconds of each other (the Timer J of REGISTERs under
+  // load): one alarm for them all.
+  for (int i = 0; i < 100; ++i) timers.schedule(10ms + std::chrono::milliseconds(i % 4), [&] { ++fired; });
+  io.run_for(100ms);
+  EXPECT_EQ(fired, 100);
+  EXPECT_EQ(timers.alarms(), 1u);
+}
+
 TEST(LoopTimers, DestroyedWithPendingTimersRunsNone) {
   boost::asio::io_context io;
   int fired = 0;
