@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <iterator>
+#include <new>
 #include <optional>
 #include <stdexcept>
 
@@ -108,11 +110,14 @@ bool parse_body(std::string_view body, NonceBody& out) {
 // ---- NonceManager ---------------------------------------------------------------------
 
 void NonceManager::MacCtxFree::operator()(evp_mac_ctx_st* ctx) const { EVP_MAC_CTX_free(ctx); }
+void NonceManager::SlotsFree::operator()(std::uint64_t* slots) const { std::free(slots); }
 
 NonceManager::NonceManager(std::string secret, std::chrono::seconds lifetime, std::size_t window)
     : lifetime_(lifetime),
       window_(std::max<std::size_t>(window, 1)),
-      slots_(std::make_unique<std::atomic<std::uint64_t>[]>(window_)) {
+      // calloc: the kernel's zero pages, so the ring costs memory only as nonces use it.
+      slots_(static_cast<std::uint64_t*>(std::calloc(window_, sizeof(std::uint64_t)))) {
+  if (!slots_) throw std::bad_alloc();
   const std::unique_ptr<EVP_MAC, MacFree> hmac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
   if (hmac) mac_template_.reset(EVP_MAC_CTX_new(hmac.get()));
   char digest[] = "SHA256";
@@ -147,7 +152,7 @@ std::string NonceManager::issue(Clock::time_point now) {
   // Claim the slot for this nonce (nothing used yet). A thread that drew index - window
   // but was preempted before its own store must not take the slot back from this newer
   // nonce, hence the store only over an older generation.
-  std::atomic<std::uint64_t>& slot = slots_[index % window_];
+  std::atomic_ref<std::uint64_t> slot(slots_[index % window_]);
   const auto generation = static_cast<std::uint32_t>(index / window_);
   std::uint64_t seen = slot.load(std::memory_order_relaxed);
   while (static_cast<std::int32_t>(generation - static_cast<std::uint32_t>(seen >> 32)) > 0 &&
@@ -191,7 +196,7 @@ NonceManager::Verdict NonceManager::check(std::string_view nonce, std::string_vi
   std::uint64_t count = 0;
   if (!nc.empty() && (!parse_hex(nc, count) || count == 0 || count > kCountMask)) return Verdict::Invalid;
   const std::uint32_t wanted = nc.empty() ? kUsedWithoutQop : static_cast<std::uint32_t>(count);
-  std::atomic<std::uint64_t>& slot = slots_[fields.index % window_];
+  std::atomic_ref<std::uint64_t> slot(slots_[fields.index % window_]);
   const std::uint64_t tag = std::uint64_t{static_cast<std::uint32_t>(fields.index / window_)} << 32;
   std::uint64_t seen = slot.load(std::memory_order_acquire);
   for (;;) {

@@ -38,7 +38,8 @@ class NonceManager {
  public:
   enum class Verdict : std::uint8_t { Valid, Stale, Invalid, Replayed };
 
-  // 8 bytes per slot: the default is 8 MiB, allocated up front. It holds the nonces of
+  // 8 bytes per slot: the default reserves 8 MiB, backed page by page as nonces are
+  // issued (all of it after a million challenges). It holds the nonces of
   // about 100 s at 5000 challenges per second offering two algorithms (the REGISTER
   // flood benchmark's rate), far longer than the usual nonce lifetime at normal rates.
   static constexpr std::size_t kDefaultWindow = std::size_t{1} << 20;
@@ -72,7 +73,11 @@ class NonceManager {
   std::size_t window_;
   // Per slot: (index / window) in the high 32 bits, to tell which nonce the slot belongs
   // to, and the highest nc used in the low 32 (0: unused; kUsedWithoutQop: used up).
-  std::unique_ptr<std::atomic<std::uint64_t>[]> slots_;
+  // Plain words used through std::atomic_ref (calloc'ed: untouched pages stay unbacked).
+  struct SlotsFree {
+    void operator()(std::uint64_t* slots) const;
+  };
+  std::unique_ptr<std::uint64_t[], SlotsFree> slots_;
   alignas(64) std::atomic<std::uint64_t> next_index_{0};
 };
 
