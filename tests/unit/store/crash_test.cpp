@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <functional>
 #include <map>
 #include <thread>
 
@@ -32,27 +33,42 @@ constexpr int kFlushed = 3000;
   }
 }
 
-void crash_and_check(std::chrono::milliseconds kill_after) {
-  TempDir dir;
+// Forks a child that runs `body` with the write end of a pipe: it writes one byte there
+// when it reached `what`, then goes on until killed (it never returns into GoogleTest).
+// Returns once the byte arrived.
+void start_child(const std::function<void(int ready_fd)>& body, const char* what, pid_t& child) {
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
-  const pid_t child = fork();
+  child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
     close(fds[0]);
-    write_then_keep_writing(dir.db(), fds[1]);
+    body(fds[1]);
+    _exit(5);
   }
   close(fds[1]);
   pollfd ready{fds[0], POLLIN, 0};
-  ASSERT_EQ(poll(&ready, 1, 60'000), 1) << "the child never reported its flush";
+  ASSERT_EQ(poll(&ready, 1, 60'000), 1) << "the child never reported " << what;
   char byte = 0;
-  ASSERT_EQ(read(fds[0], &byte, 1), 1) << "the child died before flushing";
+  ASSERT_EQ(read(fds[0], &byte, 1), 1) << "the child died before " << what;
   close(fds[0]);
-  std::this_thread::sleep_for(kill_after);
+}
+
+void sigkill(pid_t child) {
   ASSERT_EQ(kill(child, SIGKILL), 0);
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
+}
+
+void crash_and_check(std::chrono::milliseconds kill_after) {
+  TempDir dir;
+  pid_t child = -1;
+  start_child([&](int ready_fd) { write_then_keep_writing(dir.db(), ready_fd); }, "its flush", child);
+  if (::testing::Test::HasFatalFailure()) return;
+  std::this_thread::sleep_for(kill_after);
+  sigkill(child);
+  if (::testing::Test::HasFatalFailure()) return;
 
   auto store = open_sqlite_store(dir.db());
   ASSERT_TRUE(store) << store.error().message;
@@ -97,34 +113,26 @@ TEST(StoreCrash, NewBindingsSurviveSigkillWhileRefreshesAreHeld) {
     return b;
   };
   TempDir dir;
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    close(fds[0]);
-    StoreOptions options;
-    options.refresh_interval = std::chrono::hours(1);
-    auto store = open_sqlite_store(dir.db(), options);
-    if (!store) _exit(2);
-    for (int i = 0; i < kOld; ++i) (*store)->location().upsert(sample_binding(i));
-    if (!(*store)->flush()) _exit(3);
-    for (int i = 0; i < kOld; ++i) (*store)->location().refresh(refreshed(i));
-    for (int i = kOld; i < kOld + kNew; ++i) (*store)->location().upsert(sample_binding(i));
-    // No flush: wait for the writer on its own, as a daemon would not call one.
-    while ((*store)->stats().committed < kOld + kNew) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    if (write(fds[1], "C", 1) != 1) _exit(4);
-    for (;;) pause();
-  }
-  close(fds[1]);
-  pollfd ready{fds[0], POLLIN, 0};
-  ASSERT_EQ(poll(&ready, 1, 60'000), 1) << "the child never saw its new bindings committed";
-  char byte = 0;
-  ASSERT_EQ(read(fds[0], &byte, 1), 1) << "the child died before its new bindings were committed";
-  close(fds[0]);
-  ASSERT_EQ(kill(child, SIGKILL), 0);
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
+  pid_t child = -1;
+  start_child(
+      [&](int ready_fd) {
+        StoreOptions options;
+        options.refresh_interval = std::chrono::hours(1);
+        auto store = open_sqlite_store(dir.db(), options);
+        if (!store) _exit(2);
+        for (int i = 0; i < kOld; ++i) (*store)->location().upsert(sample_binding(i));
+        if (!(*store)->flush()) _exit(3);
+        for (int i = 0; i < kOld; ++i) (*store)->location().refresh(refreshed(i));
+        for (int i = kOld; i < kOld + kNew; ++i) (*store)->location().upsert(sample_binding(i));
+        // No flush: wait for the writer on its own, as a daemon would not call one.
+        while ((*store)->stats().committed < kOld + kNew) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        if (write(ready_fd, "C", 1) != 1) _exit(4);
+        for (;;) pause();
+      },
+      "its new bindings committed", child);
+  if (::testing::Test::HasFatalFailure()) return;
+  sigkill(child);
+  if (::testing::Test::HasFatalFailure()) return;
 
   auto store = open_sqlite_store(dir.db());
   ASSERT_TRUE(store) << store.error().message;
