@@ -87,8 +87,10 @@ Result<Disposition> TransactionTable::receive_request(const sip::Message& reques
   }
   Txn& txn = create(Role::Server, request, std::move(key), reply_to);
   txn.rfc2543 = detail::uses_rfc2543_matching(request);
-  txn.request_to_tag = std::string(request.to().tag());
-  txn.response_to_tag = txn.request_to_tag;
+  if (txn.rfc2543) {  // only the RFC 2543 fallback matches by To tag
+    txn.request_to_tag = std::string(request.to().tag());
+    txn.response_to_tag = txn.request_to_tag;
+  }
   dispatch(txn, Event{EventKind::Start, &request, {}, {}});
   return Disposition::NewTransaction;
 }
@@ -130,7 +132,7 @@ Status TransactionTable::respond(TransactionId server, const sip::Message& respo
   const EventKind kind = detail::response_event(response.status_code(), true);
   if (detail::find_row(*txn.figure, txn.state, kind) == nullptr)
     return respond_with(txn, response.status_code(), {});  // refused, with the reason
-  if (response.status_code() >= 200) txn.response_to_tag = std::string(response.to().tag());
+  if (response.status_code() >= 200 && txn.rfc2543) txn.response_to_tag = std::string(response.to().tag());
   return respond_with(txn, response.status_code(), response.serialize());
 }
 

@@ -203,7 +203,8 @@ class TransactionTable {
   TransactionUser& user_;
   TimerSettings settings_;
   Counters counters_;
-  std::unordered_map<std::string, std::uint64_t> by_key_;
+  // Views of each transaction's own key (a Txn lives on the heap, its key with it).
+  std::unordered_map<std::string_view, std::uint64_t> by_key_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Txn>> by_id_;
   std::uint64_t next_id_ = 1;
   std::uint64_t branch_counter_ = 0;
