@@ -212,9 +212,8 @@ void Worker::collect(CoreStats& into) {
 }
 
 void Worker::count_sent(std::string_view bytes) {
-  if (bytes.starts_with("SIP/2.0 ") && bytes.size() >= 11) {
-    const int code = (bytes[8] - '0') * 100 + (bytes[9] - '0') * 10 + (bytes[10] - '0');
-    if (code >= 100 && code < 700) ++counters_.responses_sent[static_cast<std::size_t>(code)];
+  if (bytes.starts_with("SIP/2.0 ")) {
+    if (const int code = sip::response_status(bytes)) ++counters_.responses_sent[static_cast<std::size_t>(code)];
     return;
   }
   const auto method = sip::method_from_name(bytes.substr(0, bytes.find(' ')));

@@ -130,6 +130,16 @@ bool remove_first_value(Message& message, HeaderId id) {
   return true;
 }
 
+int response_status(std::string_view bytes) {
+  if (bytes.size() < 12 || !bytes.starts_with("SIP/2.0 ") || bytes[11] != ' ') return 0;
+  int status = 0;
+  for (std::size_t i = 8; i < 11; ++i) {
+    if (bytes[i] < '0' || bytes[i] > '9') return 0;
+    status = status * 10 + (bytes[i] - '0');
+  }
+  return status >= 100 && status <= 699 ? status : 0;
+}
+
 std::string without_first_via(const Message& message) {
   if (message.modified() || message.vias().size() < 2) return {};
   const auto index = first_index(message, HeaderId::Via);

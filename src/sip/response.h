@@ -30,6 +30,9 @@ std::string simple_response(const Message& request, int status, std::string_view
 // field stays. False when the message has no such header.
 bool replace_first_value(Message& message, HeaderId id, std::string_view replacement);
 bool remove_first_value(Message& message, HeaderId id);
+// The status code of bytes that start with a status line ("SIP/2.0 NNN "), 100-699;
+// 0 for anything else. For a response held as text, without parsing it.
+int response_status(std::string_view bytes);
 // The bytes of an unedited message without its first Via field, when that field holds
 // one value and another Via follows (a proxy passing a response upstream, RFC 3261 16.7
 // step 9): no parse, no rebuild. Empty otherwise; the caller then edits a parsed copy.

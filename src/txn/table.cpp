@@ -122,51 +122,43 @@ Result<TransactionId> TransactionTable::send_request(const sip::Message& request
   return id;
 }
 
+TransactionTable::Txn* TransactionTable::server_transaction(TransactionId id) {
+  auto found = by_id_.find(id.value);
+  return found == by_id_.end() || found->second->role != Role::Server ? nullptr : found->second.get();
+}
+
 Status TransactionTable::respond(TransactionId server, const sip::Message& response) {
-  auto found = by_id_.find(server.value);
-  if (found == by_id_.end() || found->second->role != Role::Server)
-    return fail("respond: no such server transaction (terminated?)");
+  Txn* txn = server_transaction(server);
+  if (txn == nullptr) return fail("respond: no such server transaction (terminated?)");
   if (!response.is_response() || response.status_code() < 100 || response.status_code() > 699)
     return fail("respond: not a response with a status 100-699");
-  Txn& txn = *found->second;
-  const EventKind kind = detail::response_event(response.status_code(), true);
-  if (detail::find_row(*txn.figure, txn.state, kind) == nullptr)
-    return respond_with(txn, response.status_code(), {});  // refused, with the reason
-  if (response.status_code() >= 200 && txn.rfc2543) txn.response_to_tag = std::string(response.to().tag());
-  return respond_with(txn, response.status_code(), response.serialize());
+  return respond_with(*txn, response.status_code(), response.to().tag(), response.serialize());
 }
 
 Status TransactionTable::respond(TransactionId server, std::string response_bytes) {
-  auto found = by_id_.find(server.value);
-  if (found == by_id_.end() || found->second->role != Role::Server)
-    return fail("respond: no such server transaction (terminated?)");
-  // "SIP/2.0 NNN ...": the status is all the figure needs.
-  const std::string_view text = response_bytes;
-  if (text.size() < 12 || !text.starts_with("SIP/2.0 ") || text[11] != ' ')
-    return fail("respond: not a response with a status 100-699");
-  int status = 0;
-  for (std::size_t i = 8; i < 11; ++i) {
-    if (text[i] < '0' || text[i] > '9') return fail("respond: not a response with a status 100-699");
-    status = status * 10 + (text[i] - '0');
-  }
-  if (status < 100 || status > 699) return fail("respond: not a response with a status 100-699");
-  Txn& txn = *found->second;
-  if (status >= 200 && txn.rfc2543) {
+  Txn* txn = server_transaction(server);
+  if (txn == nullptr) return fail("respond: no such server transaction (terminated?)");
+  const int status = sip::response_status(response_bytes);  // all the figure needs
+  if (status == 0) return fail("respond: not a response with a status 100-699");
+  sip::Message parsed;
+  std::string_view to_tag;
+  if (status >= 200 && txn->rfc2543) {
     // Only the RFC 2543 fallback matches the ACK by the To tag this response carries.
-    sip::Message parsed;
-    if (Status ok = sip::parse_message(text, sip::Framing::Datagram, parsed); !ok)
+    if (Status ok = sip::parse_message(response_bytes, sip::Framing::Datagram, parsed); !ok)
       return fail("respond: " + ok.error().message);
-    txn.response_to_tag = std::string(parsed.to().tag());
+    to_tag = parsed.to().tag();
   }
-  return respond_with(txn, status, std::move(response_bytes));
+  return respond_with(*txn, status, to_tag, std::move(response_bytes));
 }
 
-Status TransactionTable::respond_with(Txn& txn, int status, std::string bytes) {
+Status TransactionTable::respond_with(Txn& txn, int status, std::string_view to_tag, std::string&& bytes) {
   const EventKind kind = detail::response_event(status, true);
   if (detail::find_row(*txn.figure, txn.state, kind) == nullptr)
     return fail("respond: a " + std::to_string(status) + " is not allowed in state " +
                 std::string(state_name(txn.state)) + " (" + txn.figure->name + ")");
   txn.last_status = status;
+  // Copied before `bytes` moves: `to_tag` may view them.
+  if (status >= 200 && txn.rfc2543) txn.response_to_tag = std::string(to_tag);
   // The event carries the bytes only: it may run after the caller's message is gone (queued
   // behind a row that called the TU, e.g. respond() from inside on_request()).
   dispatch(txn, Event{kind, nullptr, std::move(bytes), {}});

@@ -192,7 +192,9 @@ class TransactionTable {
   // (0 when none matched, or when queued behind an event already running).
   unsigned dispatch(Txn& txn, detail::Event event);
   unsigned run(Txn& txn, detail::Event& event);
-  Status respond_with(Txn& txn, int status, std::string bytes);
+  Txn* server_transaction(TransactionId id);
+  // The figure's check, then the response's status, To tag (RFC 2543 matching) and bytes.
+  Status respond_with(Txn& txn, int status, std::string_view to_tag, std::string&& bytes);
   void start_timer(Txn& txn, TimerId timer, bool rearm);
   void on_timer(std::uint64_t id, TimerId timer);
   void transmit(Txn& txn, const std::string& bytes);

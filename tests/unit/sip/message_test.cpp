@@ -400,6 +400,16 @@ std::string response_with_vias(std::string_view status_line, std::string_view vi
               "Content-Length: 0\n\n");
 }
 
+TEST(Edits, ResponseStatusReadsOnlyAStatusLine) {
+  EXPECT_EQ(response_status("SIP/2.0 180 Ringing\r\n"), 180);
+  EXPECT_EQ(response_status("SIP/2.0 699 x"), 699);
+  EXPECT_EQ(response_status("SIP/2.0 099 Low\r\n"), 0);
+  EXPECT_EQ(response_status("SIP/2.0 700 High\r\n"), 0);
+  EXPECT_EQ(response_status("SIP/2.0 2x0 OK\r\n"), 0);
+  EXPECT_EQ(response_status("SIP/2.0 200"), 0);
+  EXPECT_EQ(response_status("OPTIONS sip:a@b SIP/2.0\r\n"), 0);
+}
+
 TEST(Edits, WithoutFirstViaCutsTheLineOfASingleValue) {
   const std::string response =
       response_with_vias("SIP/2.0 180 Ringing",

@@ -97,6 +97,8 @@ TEST(ServerMatching, rfc2543_fallback_takes_the_to_tag_from_a_response_given_as_
   EXPECT_EQ(m.receive(request_text("INVITE", "1234")), Disposition::NewTransaction);
   const TransactionId id = m.user.requests.back().id;
   ASSERT_TRUE(m.table.respond(id, response_text(486, "INVITE", "1234", "resp-tag")));
+  // A second final response is refused, and its To tag does not replace the first's.
+  EXPECT_FALSE(m.table.respond(id, response_text(500, "INVITE", "1234", "wrong")));
   EXPECT_EQ(m.receive(request_text("ACK", "1234", "", "wrong")), Disposition::Stray);
   EXPECT_EQ(m.receive(request_text("ACK", "1234", "", "resp-tag")), Disposition::Absorbed);
   EXPECT_EQ(m.state(id), State::Confirmed);
