@@ -225,6 +225,7 @@ class Proxy {
   void send_best(Context& context);
   void cancel_branches(Context& context);
   void send_cancel(Context& context, std::size_t branch);
+  std::string upstream_response(const sip::Message& response);
   void forward_response(Context& context, const sip::Message& response);
   void stop_no_answer_timer(Context& context);
   void on_no_answer(std::uint64_t server);

@@ -157,21 +157,25 @@ void Proxy::send_best(Context& context) {
   forward_response(context, merged->get());
 }
 
-void Proxy::forward_response(Context& context, const sip::Message& response) {
-  // 16.7 step 9: our Via goes; the server transaction sends the rest upstream.
-  Status sent;
-  if (std::string text =
-          media_ && media_->relayed(response.call_id()) ? std::string() : sip::without_first_via(response);
-      !text.empty()) {
-    sent = env_.table->respond(txn::TransactionId{context.server}, std::move(text));
-  } else {
-    auto copy = sip::OwnedMessage::parse(response.serialize());
-    if (!copy) return;
-    sip::remove_first_value(copy->get(), sip::HeaderId::Via);
-    if (copy->get().vias().empty()) return;  // it was for us
-    if (media_) media_->on_response(copy->get());
-    sent = env_.table->respond(txn::TransactionId{context.server}, copy->get());
+// 16.7 step 9 and 18.2.2: our Via goes; the SDP is anchored when the call's media is
+// relayed. Unedited responses of unrelayed calls are cut, not parsed again.
+std::string Proxy::upstream_response(const sip::Message& response) {
+  if (!media_ || !media_->relayed(response.call_id())) {
+    if (std::string text = sip::without_first_via(response); !text.empty()) return text;
   }
+  auto copy = sip::OwnedMessage::parse(response.serialize());
+  if (!copy) return {};
+  sip::remove_first_value(copy->get(), sip::HeaderId::Via);
+  if (copy->get().vias().empty()) return {};  // it was for us
+  if (media_) media_->on_response(copy->get());
+  return copy->get().serialize();
+}
+
+void Proxy::forward_response(Context& context, const sip::Message& response) {
+  // The server transaction sends the rest upstream.
+  std::string text = upstream_response(response);
+  if (text.empty()) return;
+  const Status sent = env_.table->respond(txn::TransactionId{context.server}, std::move(text));
   if (sent) {
     ++stats_.responses_forwarded;
   } else if (context.invite && response.status_code() >= 200 && response.status_code() < 300) {
@@ -194,17 +198,8 @@ void Proxy::on_stray_response(const sip::Message& response) {
   if (auto rport = sip::parse_number(next.rport(), 65535); rport && *rport != 0)
     port = static_cast<std::uint16_t>(*rport);
   to.port = port;
-  if (!media_ || !media_->relayed(response.call_id())) {
-    if (std::string text = sip::without_first_via(response); !text.empty()) {
-      if (env_.sender->send(to, text)) ++stats_.stateless_forwarded;
-      return;
-    }
-  }
-  auto copy = sip::OwnedMessage::parse(response.serialize());
-  if (!copy) return;
-  sip::remove_first_value(copy->get(), sip::HeaderId::Via);
-  if (media_) media_->on_response(copy->get());
-  if (env_.sender->send(to, copy->get().serialize())) ++stats_.stateless_forwarded;
+  const std::string text = upstream_response(response);
+  if (!text.empty() && env_.sender->send(to, text)) ++stats_.stateless_forwarded;
 }
 
 void Proxy::cancel_branches(Context& context) {
