@@ -73,7 +73,7 @@ txn::TimerService::Handle LoopTimers::schedule(txn::Millis delay, std::function<
 }
 
 LoopTimers::Slot* LoopTimers::live_slot(Handle handle) {
-  const auto index = static_cast<std::uint32_t>(handle & 0xffffffffu) - 1u;
+  const std::uint32_t index = index_of(handle);
   if (index >= slots_.size()) return nullptr;
   Slot& slot = slots_[index];
   return handle_of(index, slot.generation) == handle && slot.callback ? &slot : nullptr;
@@ -86,7 +86,7 @@ void LoopTimers::release(Slot& slot, std::uint32_t index) {
 }
 
 void LoopTimers::cancel(Handle handle) {
-  if (Slot* slot = live_slot(handle)) release(*slot, static_cast<std::uint32_t>(handle & 0xffffffffu) - 1u);
+  if (Slot* slot = live_slot(handle)) release(*slot, index_of(handle));
 }
 
 void LoopTimers::drop_cancelled_front() {
@@ -129,7 +129,7 @@ void LoopTimers::on_alarm() {
     if (!slot) continue;  // cancelled
     // Freed before the call: the callback may schedule (and reuse this slot) or cancel.
     std::function<void()> callback = std::move(slot->callback);
-    release(*slot, static_cast<std::uint32_t>(handle & 0xffffffffu) - 1u);
+    release(*slot, index_of(handle));
     callback();
   }
   arm();

@@ -57,9 +57,11 @@ class LoopTimers final : public txn::TimerService {
     std::function<void()> callback;
     std::uint32_t generation = 0;
   };
+  // Generation in the high word, slot + 1 in the low one (no handle is 0).
   static Handle handle_of(std::uint32_t slot, std::uint32_t generation) {
     return (static_cast<Handle>(generation) << 32) | (slot + 1u);
   }
+  static std::uint32_t index_of(Handle handle) { return static_cast<std::uint32_t>(handle & 0xffffffffu) - 1u; }
   Slot* live_slot(Handle handle);
   void release(Slot& slot, std::uint32_t index);
   void drop_cancelled_front();
