@@ -26,17 +26,13 @@ void WriteQueue::push(Op op) {
 
 bool WriteQueue::enqueue(Op op, std::unique_lock<std::mutex>& lock) {
   if (stopping_) {
-    ++stats_.rejected;
-    stats_.last_error = "store is closed; write refused";
-    return false;
+    return refuse_closed();
   }
   if (pending_.size() >= options_.high_watermark) {
     ++stats_.backpressure_waits;
     space_cv_.wait(lock, [&] { return pending_.size() < options_.high_watermark || stopping_; });
     if (stopping_) {
-      ++stats_.rejected;
-      stats_.last_error = "store is closed; write refused";
-      return false;
+      return refuse_closed();
     }
   }
   settle_refreshes(op);
@@ -46,6 +42,13 @@ bool WriteQueue::enqueue(Op op, std::unique_lock<std::mutex>& lock) {
   // The writer sleeps either for the first operation or for a batch to fill.
   if (pending_.size() == 1 || pending_.size() == options_.max_batch) work_cv_.notify_one();
   return true;
+}
+
+// Called with the lock held, for a write that came after stop().
+bool WriteQueue::refuse_closed() {
+  ++stats_.rejected;
+  stats_.last_error = "store is closed; write refused";
+  return false;
 }
 
 void WriteQueue::refresh(Binding binding) {
@@ -58,8 +61,7 @@ void WriteQueue::refresh(Binding binding) {
     return;
   }
   if (stopping_) {
-    ++stats_.rejected;
-    stats_.last_error = "store is closed; write refused";
+    refuse_closed();
     return;
   }
   ++stats_.refreshes;

@@ -51,6 +51,7 @@ class WriteQueue {
 
   // push() with the lock held; false when refused (closed).
   bool enqueue(Op op, std::unique_lock<std::mutex>& lock);
+  bool refuse_closed();  // counts the refusal; always false
   void settle_refreshes(const Op& op);
   void drop_refreshes(const std::string& aor, const std::string* contact);
   void queue_refreshes();
