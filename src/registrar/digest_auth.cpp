@@ -29,11 +29,13 @@ bool equal_constant_time(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-bool is_digest(std::string_view scheme) {
-  constexpr std::string_view kDigest = "digest";
-  return scheme.size() == kDigest.size() &&
-         std::equal(scheme.begin(), scheme.end(), kDigest.begin(), [](char a, char b) { return (a | 0x20) == b; });
+// `text` equals `lower` (lower-case letters) but for the case of its letters.
+bool equals_lowered(std::string_view text, std::string_view lower) {
+  return text.size() == lower.size() &&
+         std::equal(text.begin(), text.end(), lower.begin(), [](char a, char b) { return (a | 0x20) == b; });
 }
+
+bool is_digest(std::string_view scheme) { return equals_lowered(scheme, "digest"); }
 
 // The parameters verify() reads, found in one pass over the header (the first of each
 // name counts, as with AuthHeader::param).
@@ -54,10 +56,7 @@ Credentials read_credentials(const sip::AuthHeader& header) {
   bool seen[std::size(kFields)] = {};
   for (const sip::Param& p : header.params) {
     for (std::size_t i = 0; i < std::size(kFields); ++i) {
-      const std::string_view name = kFields[i].name;
-      if (seen[i] || p.name.size() != name.size() ||
-          !std::equal(name.begin(), name.end(), p.name.begin(), [](char a, char b) { return a == (b | 0x20); }))
-        continue;
+      if (seen[i] || !equals_lowered(p.name, kFields[i].name)) continue;
       seen[i] = true;
       c.*kFields[i].slot = sip::unquote(p.value);
       break;
