@@ -236,15 +236,7 @@ TEST_F(RegistrarTest, ReRegistrationsReachTheStoreAsRefreshesOrUpserts) {
   Registrar with_store{directory, persistent, auth, settings};
   Req r;
   auto register_from = [&](const Source& from) {
-    const std::string first = request_text(r, {});
-    sip::Message challenge_request;
-    EXPECT_TRUE(sip::parse_message(first, sip::Framing::Datagram, challenge_request));
-    const Response challenge = with_store.handle(challenge_request, from, now);
-    ++r.cseq;
-    const std::string second = request_text(r, credentials(r, nonce_of(challenge)));
-    sip::Message message;
-    EXPECT_TRUE(sip::parse_message(second, sip::Framing::Datagram, message));
-    const int status = with_store.handle(message, from, now).status;
+    const int status = registered_at(with_store, r, from).status;
     ++r.cseq;
     return status;
   };

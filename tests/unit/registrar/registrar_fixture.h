@@ -48,13 +48,23 @@ struct Req {
 };
 
 inline std::string request_text(const Req& r, const std::string& authorization) {
-  std::string text = "REGISTER sip:example.com SIP/2.0\r\n"
-                     "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK" + r.call_id + std::to_string(r.cseq) + "\r\n"
-                     "Max-Forwards: 70\r\n"
-                     "To: <sip:" + r.to_user + "@" + r.to_domain + ">\r\n"
-                     "From: <sip:" + r.to_user + "@" + r.to_domain + ">;tag=f1\r\n"
-                     "Call-ID: " + r.call_id + "\r\n"
-                     "CSeq: " + std::to_string(r.cseq) + " REGISTER\r\n";
+  std::string text =
+      "REGISTER sip:example.com SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK" +
+      r.call_id + std::to_string(r.cseq) +
+      "\r\n"
+      "Max-Forwards: 70\r\n"
+      "To: <sip:" +
+      r.to_user + "@" + r.to_domain +
+      ">\r\n"
+      "From: <sip:" +
+      r.to_user + "@" + r.to_domain +
+      ">;tag=f1\r\n"
+      "Call-ID: " +
+      r.call_id +
+      "\r\n"
+      "CSeq: " +
+      std::to_string(r.cseq) + " REGISTER\r\n";
   for (const auto& c : r.contacts) text += "Contact: " + c + "\r\n";
   text += r.extra;
   if (!authorization.empty()) text += "Authorization: " + authorization + "\r\n";
@@ -84,11 +94,10 @@ inline std::string param_of(const std::string& value, const std::string& name) {
 inline std::string credentials(const Req& r, const std::string& nonce, std::string_view nc = "00000001") {
   const auto a = sip::DigestAlgorithm::Md5;
   const std::string ha1 = sip::digest_ha1(a, r.auth_user, kDomain, r.password);
-  const std::string response =
-      sip::digest_response(a, ha1, nonce, nc, "c0ffee", "auth", "REGISTER", "sip:example.com");
+  const std::string response = sip::digest_response(a, ha1, nonce, nc, "c0ffee", "auth", "REGISTER", "sip:example.com");
   return "Digest username=\"" + r.auth_user + "\", realm=\"example.com\", nonce=\"" + nonce +
-         "\", uri=\"sip:example.com\", response=\"" + response + "\", algorithm=MD5, cnonce=\"c0ffee\", qop=auth, nc=" +
-         std::string(nc);
+         "\", uri=\"sip:example.com\", response=\"" + response +
+         "\", algorithm=MD5, cnonce=\"c0ffee\", qop=auth, nc=" + std::string(nc);
 }
 
 class RegistrarTest : public ::testing::Test {
@@ -100,12 +109,16 @@ class RegistrarTest : public ::testing::Test {
   }
 
   Response send(const Req& r, const std::string& authorization = {}, Source from = {}) {
+    return send_to(registrar, r, authorization, from);
+  }
+  // The same to another Registrar (one over a persistent Location).
+  Response send_to(Registrar& to, const Req& r, const std::string& authorization = {}, Source from = {}) {
     const std::string bytes = request_text(r, authorization);
     sip::Message message;
     const auto parsed = sip::parse_message(bytes, sip::Framing::Datagram, message);
     EXPECT_TRUE(parsed) << (parsed ? "" : parsed.error().message) << "\n" << bytes;
     if (from.address.empty()) from = source;
-    return registrar.handle(message, from, now);
+    return to.handle(message, from, now);
   }
 
   // The first MD5 nonce offered in a 401.
@@ -116,11 +129,12 @@ class RegistrarTest : public ::testing::Test {
 
   // The full handshake: REGISTER, 401, REGISTER with credentials (CSeq + 1). `r.cseq` is
   // left at the CSeq of the authenticated request.
-  Response registered(Req& r, Source from = {}) {
-    const Response challenge = send(r, {}, from);
+  Response registered(Req& r, Source from = {}) { return registered_at(registrar, r, from); }
+  Response registered_at(Registrar& at, Req& r, Source from = {}) {
+    const Response challenge = send_to(at, r, {}, from);
     EXPECT_EQ(challenge.status, 401) << challenge.text;
     ++r.cseq;
-    return send(r, credentials(r, nonce_of(challenge)), from);
+    return send_to(at, r, credentials(r, nonce_of(challenge)), from);
   }
 
   Clock::time_point now = Clock::time_point(std::chrono::seconds(1'800'000'000));

@@ -165,9 +165,9 @@ Binding refreshed(Binding b, int times = 1) {
   return b;
 }
 
-StoreOptions held_for_an_hour() {
+StoreOptions refreshes_held_for(std::chrono::seconds interval) {
   StoreOptions options;
-  options.refresh_interval = 1h;
+  options.refresh_interval = interval;
   return options;
 }
 
@@ -179,7 +179,7 @@ std::vector<Binding> load(Store& store) {
 
 TEST(LocationStoreRefresh, IsHeldCoalescedAndWrittenByFlush) {
   TempDir dir;
-  auto store = open_or_die(dir.db(), held_for_an_hour());
+  auto store = open_or_die(dir.db(), refreshes_held_for(1h));
   const Binding first = sample_binding(1);
   store->location().upsert(first);
   ASSERT_TRUE(store->flush());
@@ -205,7 +205,7 @@ TEST(LocationStoreRefresh, IsWrittenByCloseAndByTheDestructor) {
   const Binding one = sample_binding(1);
   const Binding two = sample_binding(2);
   {
-    auto store = open_or_die(dir.db(), held_for_an_hour());
+    auto store = open_or_die(dir.db(), refreshes_held_for(1h));
     store->location().upsert(one);
     store->location().upsert(two);
     ASSERT_TRUE(store->flush());
@@ -216,7 +216,7 @@ TEST(LocationStoreRefresh, IsWrittenByCloseAndByTheDestructor) {
     EXPECT_EQ(store->stats().refreshes, 1u);
   }
   {
-    auto store = open_or_die(dir.db(), held_for_an_hour());
+    auto store = open_or_die(dir.db(), refreshes_held_for(1h));
     store->location().refresh(refreshed(two));
   }  // no close: the destructor writes it
   auto store = open_or_die(dir.db());
@@ -225,9 +225,7 @@ TEST(LocationStoreRefresh, IsWrittenByCloseAndByTheDestructor) {
 
 TEST(LocationStoreRefresh, IsWrittenOnItsOwnAfterTheInterval) {
   TempDir dir;
-  StoreOptions options;
-  options.refresh_interval = 1s;
-  auto store = open_or_die(dir.db(), options);
+  auto store = open_or_die(dir.db(), refreshes_held_for(1s));
   const Binding b = sample_binding(1);
   store->location().upsert(b);
   ASSERT_TRUE(store->flush());
@@ -242,7 +240,7 @@ TEST(LocationStoreRefresh, ANewBindingIsWrittenWithoutWaitingForTheInterval) {
   // What survives kill -9: a new binding is committed within the batch delay while
   // refreshes of others are held for their hour.
   TempDir dir;
-  auto store = open_or_die(dir.db(), held_for_an_hour());
+  auto store = open_or_die(dir.db(), refreshes_held_for(1h));
   const Binding old = sample_binding(1);
   store->location().upsert(old);
   ASSERT_TRUE(store->flush());
@@ -257,7 +255,7 @@ TEST(LocationStoreRefresh, ANewBindingIsWrittenWithoutWaitingForTheInterval) {
 
 TEST(LocationStoreRefresh, DoesNotBringBackABindingRemovedAfterIt) {
   TempDir dir;
-  auto store = open_or_die(dir.db(), held_for_an_hour());
+  auto store = open_or_die(dir.db(), refreshes_held_for(1h));
   const Binding b = sample_binding(1);
   store->location().upsert(b);
   store->location().refresh(refreshed(b));
@@ -271,9 +269,7 @@ TEST(LocationStoreRefresh, NeverInsertsARow) {
   // Once queued, a refresh is an UPDATE: a binding removed by whatever means before it is
   // written stays removed. Interval 0 queues it at once, behind the removal.
   TempDir dir;
-  StoreOptions options;
-  options.refresh_interval = 0s;
-  auto store = open_or_die(dir.db(), options);
+  auto store = open_or_die(dir.db(), refreshes_held_for(0s));
   const Binding b = sample_binding(1);
   store->location().upsert(b);
   ASSERT_TRUE(store->flush());
@@ -290,7 +286,7 @@ TEST(LocationStoreRefresh, NeverInsertsARow) {
 
 TEST(LocationStoreRefresh, RemoveAllDropsTheRefreshesOfThatAorOnly) {
   TempDir dir;
-  auto store = open_or_die(dir.db(), held_for_an_hour());
+  auto store = open_or_die(dir.db(), refreshes_held_for(1h));
   const Binding desk = sample_binding(1);
   Binding mobile = desk;
   mobile.contact = "sip:user1@198.51.100.20:5060";
@@ -306,7 +302,7 @@ TEST(LocationStoreRefresh, RemoveAllDropsTheRefreshesOfThatAorOnly) {
 
 TEST(LocationStoreRefresh, ALaterUpsertOfTheSameBindingWins) {
   TempDir dir;
-  auto store = open_or_die(dir.db(), held_for_an_hour());
+  auto store = open_or_die(dir.db(), refreshes_held_for(1h));
   const Binding b = sample_binding(1);
   store->location().upsert(b);
   store->location().refresh(refreshed(b));
@@ -324,7 +320,7 @@ TEST(LocationStoreRefresh, APurgeWritesHeldRefreshesFirst) {
   // The row still has the expiry from before the refresh; purging by that expiry must not
   // delete a binding the refresh keeps alive.
   TempDir dir;
-  auto store = open_or_die(dir.db(), held_for_an_hour());
+  auto store = open_or_die(dir.db(), refreshes_held_for(1h));
   const Binding b = sample_binding(1, kNow + 10s);
   store->location().upsert(b);
   ASSERT_TRUE(store->flush());
