@@ -22,25 +22,29 @@ struct Proxy::Target {
 struct Branch {
   txn::TransactionId client;
   Destination destination;
-  std::optional<sip::OwnedMessage> request;  // as sent: CANCEL copies it (9.1)
   int last_status = 0;
   bool final = false;
   bool cancel_pending = false;  // CANCEL as soon as a provisional arrives (9.1)
   bool cancel_sent = false;
   int final_status = 0;
-  std::string final_reason;                         // for a locally generated final (408, 503)
-  std::optional<sip::OwnedMessage> final_response;  // a received final response
+  std::string final_reason;    // for a locally generated final (408, 503)
+  std::string final_response;  // a received final response, as bytes (empty: none)
 };
 
 struct Proxy::Context {
   std::uint64_t server = 0;
-  sip::OwnedMessage request;  // as received (with the core's RFC 3581 Via edits)
+  // The request as received (with the core's RFC 3581 Via edits and the media anchor's
+  // SDP), kept as bytes: a context lives as long as its server transaction (Timer L,
+  // 64*T1), and a parsed copy would hold kilobytes that only the rare paths read.
+  std::string request;
+  std::string call_id;
+  sip::Method method = sip::Method::Other;
   Destination source;
   bool invite = false;
   // What forward() applies to the copy for every target.
-  bool strict_route = false;       // 16.4: Request-URI was ours, the last Route is the target
-  std::size_t routes_to_pop = 0;   // our own Route values at the top
-  std::string consumed_realm;      // Proxy-Authorization of this realm is removed
+  bool strict_route = false;      // 16.4: Request-URI was ours, the last Route is the target
+  std::size_t routes_to_pop = 0;  // our own Route values at the top
+  std::string consumed_realm;     // Proxy-Authorization of this realm is removed
   bool record_route = false;
   std::string loop_hash;
   std::vector<Branch> branches;
@@ -48,11 +52,14 @@ struct Proxy::Context {
   std::size_t next_group = 0;
   bool final_sent = false;
   bool cancelled = false;
-  bool answered = false;  // a 2xx went upstream
-  bool ringing = false;   // a provisional > 100 arrived: the no-answer timer runs
-  bool counted = false;   // in ActiveCalls until a failure or the BYE
+  bool answered = false;        // a 2xx went upstream
+  bool ringing = false;         // a provisional > 100 arrived: the no-answer timer runs
+  bool counted = false;         // in ActiveCalls until a failure or the BYE
   bool initial_invite = false;  // out of dialog: its failure ends the call's media
   txn::TimerService::Handle no_answer = 0;
+
+  // The request parsed again; `into` views `request`.
+  Status parse_request(sip::Message& into) const { return sip::parse_message(request, sip::Framing::Datagram, into); }
 };
 
 // 16.6 step 8 / 16.3 step 4: a hash of what identifies the request at this hop (not the

@@ -271,26 +271,29 @@ void Proxy::on_request(txn::TransactionId server, const sip::Message& request, c
     env_.active_calls->end(request.call_id());
 
   context->record_route = settings_.record_route && creates_dialog(request.method_id()) && !in_dialog;
-  auto copy = sip::OwnedMessage::parse(request.serialize());
-  if (!copy) {
-    (void)respond(server, request, 500, "Server Internal Error");
-    return;
-  }
-  context->request = std::move(*copy);
+  context->request = request.serialize();
+  context->call_id = std::string(request.call_id());
+  context->method = request.method_id();
   context->initial_invite = context->invite && !in_dialog;
-  if (media_) {
+  if (media_ && (context->initial_invite || in_dialog)) {
+    sip::Message copy;  // the anchor edits the SDP of what goes on
+    if (!context->parse_request(copy)) {
+      (void)respond(server, request, 500, "Server Internal Error");
+      return;
+    }
     if (context->initial_invite) {
       const Target& first = context->groups.front().front();
       const bool nat = std::any_of(context->groups.begin(), context->groups.end(), [](const auto& group) {
         return std::any_of(group.begin(), group.end(), [](const Target& t) { return t.behind_nat; });
       });
-      media_->on_invite(context->request.get(), source, first.next_hop, nat);
-    } else if (in_dialog) {
-      media_->on_request(context->request.get());
+      media_->on_invite(copy, source, first.next_hop, nat);
+    } else {
+      media_->on_request(copy);
     }
+    if (copy.modified()) context->request = copy.serialize();
   }
   // 16.2: an INVITE gets its 100 Trying at once, so the caller stops retransmitting.
-  if (context->invite) (void)respond(server, context->request.get(), 100, "Trying");
+  if (context->invite) (void)respond(server, request, 100, "Trying");
   Context& ref = *context;
   contexts_.emplace(server.value, std::move(context));
   ++stats_.contexts;
@@ -368,18 +371,17 @@ void Proxy::start_group(Context& context) {
 }
 
 void Proxy::forward(Context& context, const Target& target) try {
-  const sip::Message& received = context.request.get();
-  auto built = sip::OwnedMessage::parse(received.serialize());
-  if (!built) return;
-  sip::Message& m = built->get();
+  sip::Message m;  // views context.request; the edits keep text of their own
+  if (!context.parse_request(m)) return;
+  const int received_forwards = m.max_forwards();
   // 16.4 / 16.6 step 1-2: Request-URI, our Route values.
   if (context.strict_route) sip::remove_last_value(m, sip::HeaderId::Route);
   for (std::size_t i = 0; i < context.routes_to_pop; ++i) sip::remove_first_value(m, sip::HeaderId::Route);
   if (!target.request_uri.empty()) m.set_request_uri(target.request_uri);
   // Step 3: Max-Forwards.
   const std::size_t mf = first_index_of(m, sip::HeaderId::MaxForwards);
-  const int forwards = received.max_forwards() < 0 ? settings_.max_forwards
-                                                   : std::min<int>(received.max_forwards() - 1, settings_.max_forwards);
+  const int forwards =
+      received_forwards < 0 ? settings_.max_forwards : std::min<int>(received_forwards - 1, settings_.max_forwards);
   if (mf < m.headers().size())
     m.set_header_value(mf, std::to_string(forwards));
   else
@@ -421,7 +423,6 @@ void Proxy::forward(Context& context, const Target& target) try {
   }
   Branch& b = context.branches[index];
   b.client = *client;
-  b.request = std::move(*built);
   ++stats_.requests_forwarded;
   // A transport error inside send_request ended the transaction before its id was known
   // here (on_transport_error found no branch): the branch failed as on_transport_error says.
@@ -454,9 +455,10 @@ void Proxy::on_cancel(txn::TransactionId server, const sip::Message& cancel) {
   // its 487 at once and the branches are cancelled when they speak.
   const bool any_provisional = std::any_of(context.branches.begin(), context.branches.end(),
                                            [](const Branch& b) { return b.last_status >= 100 && !b.final; });
-  if (!any_provisional) {
+  sip::Message invite;
+  if (!any_provisional && context.parse_request(invite)) {
     context.final_sent = true;
-    (void)respond(txn::TransactionId{context.server}, context.request.get(), 487, "Request Terminated");
+    (void)respond(txn::TransactionId{context.server}, invite, 487, "Request Terminated");
   }
 }
 

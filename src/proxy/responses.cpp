@@ -73,12 +73,12 @@ void Proxy::on_response(txn::TransactionId client, const sip::Message& response)
     if (context->invite) {
       if (!context->answered) ++stats_.dialogs_established;
       if (context->counted && !context->answered)
-        env_.active_calls->confirmed(context->request->call_id(), ActiveCalls::Clock::now());
+        env_.active_calls->confirmed(context->call_id, ActiveCalls::Clock::now());
       context->answered = true;
       stop_no_answer_timer(*context);
       context->next_group = context->groups.size();
       cancel_branches(*context);  // 16.7 step 10
-    } else if (context->request->method_id() == sip::Method::Bye && !context->final_sent) {
+    } else if (context->method == sip::Method::Bye && !context->final_sent) {
       ++stats_.dialogs_ended;
     }
     // Every 2xx to an INVITE goes upstream (16.7 step 5), also after the first.
@@ -97,10 +97,7 @@ void Proxy::branch_final(Context& context, std::size_t index, int status, std::s
   branch.last_status = status;
   branch.final_status = status;
   branch.final_reason = std::string(reason);
-  if (response) {
-    auto copy = sip::OwnedMessage::parse(response->serialize());
-    if (copy) branch.final_response = std::move(*copy);
-  }
+  if (response) branch.final_response = response->serialize();
   if (status >= 600 && context.invite) {
     context.next_group = context.groups.size();
     cancel_branches(context);  // 16.7 step 5: a 6xx ends the search
@@ -120,14 +117,15 @@ void Proxy::finish_if_done(Context& context) {
 void Proxy::send_best(Context& context) {
   context.final_sent = true;
   if (context.counted && !context.answered) {
-    env_.active_calls->end(context.request->call_id());
+    env_.active_calls->end(context.call_id);
     context.counted = false;
   }
   if (media_ && context.initial_invite && !context.answered)
-    media_->end(context.request->call_id(), context.cancelled ? media::EndReason::cancelled : media::EndReason::failed);
+    media_->end(context.call_id, context.cancelled ? media::EndReason::cancelled : media::EndReason::failed);
   stop_no_answer_timer(context);
   const txn::TransactionId server{context.server};
-  const sip::Message& request = context.request.get();
+  sip::Message request;
+  if (!context.parse_request(request)) return;
   if (context.branches.empty()) {
     (void)respond(server, request, 503, "Service Unavailable (no target reachable)");
     return;
@@ -137,24 +135,24 @@ void Proxy::send_best(Context& context) {
     (void)respond(server, request, 500, "Server Internal Error (next hop unavailable)");  // 16.7 step 6
     return;
   }
-  if (!best.final_response) {
+  sip::Message response;
+  if (best.final_response.empty() || !sip::parse_message(best.final_response, sip::Framing::Datagram, response)) {
     (void)respond(server, request, best.final_status, best.final_reason);
     return;
   }
-  if (!is_challenge(best.final_status)) {
-    forward_response(context, best.final_response->get());
-    return;
+  if (is_challenge(best.final_status)) {
+    // 16.7 step 7: the challenges of every branch go up together.
+    for (const Branch& other : context.branches) {
+      sip::Message challenge;
+      if (&other == &best || !is_challenge(other.final_status) ||
+          !sip::parse_message(other.final_response, sip::Framing::Datagram, challenge))
+        continue;
+      for (const sip::HeaderField& field : challenge.headers())
+        if (field.id == sip::HeaderId::WwwAuthenticate || field.id == sip::HeaderId::ProxyAuthenticate)
+          response.append_header(field.id, sip::unfold(field.value));
+    }
   }
-  // 16.7 step 7: the challenges of every branch go up together.
-  auto merged = sip::OwnedMessage::parse(best.final_response->get().serialize());
-  if (!merged) return;
-  for (const Branch& other : context.branches) {
-    if (&other == &best || !other.final_response || !is_challenge(other.final_status)) continue;
-    for (const sip::HeaderField& field : other.final_response->get().headers())
-      if (field.id == sip::HeaderId::WwwAuthenticate || field.id == sip::HeaderId::ProxyAuthenticate)
-        merged->get().append_header(field.id, sip::unfold(field.value));
-  }
-  forward_response(context, merged->get());
+  forward_response(context, response);
 }
 
 // 16.7 step 9 and 18.2.2: our Via goes; the SDP is anchored when the call's media is
@@ -215,11 +213,11 @@ void Proxy::cancel_branches(Context& context) {
 
 void Proxy::send_cancel(Context& context, std::size_t index) {
   Branch& branch = context.branches[index];
-  if (!branch.request) return;
-  branch.cancel_sent = true;
   // 9.1: Request-URI, Call-ID, To, From, CSeq number and the single Via of the request
   // being cancelled, and its Route values.
-  const sip::Message& invite = branch.request->get();
+  sip::Message invite;
+  if (!sip::parse_message(env_.table->sent_request(branch.client), sip::Framing::Datagram, invite)) return;
+  branch.cancel_sent = true;
   std::string text = "CANCEL " + std::string(invite.request_uri_text()) + " SIP/2.0\r\n";
   // forward() inserted our Via as a field of its own, the first one.
   for (const sip::HeaderField& field : invite.headers()) {
@@ -263,7 +261,9 @@ void Proxy::on_no_answer(std::uint64_t server) {
   context.next_group = context.groups.size();
   cancel_branches(context);
   context.final_sent = true;
-  (void)respond(txn::TransactionId{server}, context.request.get(), 480, "Temporarily Unavailable (no answer)");
+  sip::Message invite;
+  if (context.parse_request(invite))
+    (void)respond(txn::TransactionId{server}, invite, 480, "Temporarily Unavailable (no answer)");
 }
 
 void Proxy::on_timeout(txn::TransactionId id) {
@@ -289,8 +289,8 @@ void Proxy::drop_context(std::uint64_t server) {
   // A context that ends with neither a 2xx nor a final response sent (a transport
   // failure upstream) must not hold its call slot until the deadline.
   const Context& gone = *found->second;
-  if (gone.counted && !gone.answered) env_.active_calls->end(gone.request->call_id());
-  if (media_ && gone.initial_invite && !gone.answered) media_->end(gone.request->call_id(), media::EndReason::failed);
+  if (gone.counted && !gone.answered) env_.active_calls->end(gone.call_id);
+  if (media_ && gone.initial_invite && !gone.answered) media_->end(gone.call_id, media::EndReason::failed);
   for (const Branch& branch : found->second->branches) client_to_server_.erase(branch.client.value);
   contexts_.erase(found);
   --stats_.contexts;

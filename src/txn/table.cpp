@@ -185,6 +185,12 @@ std::optional<TransactionInfo> TransactionTable::info(TransactionId id) const {
   return TransactionInfo{txn.role, txn.kind, txn.state, txn.last_status, txn.peer};
 }
 
+std::string_view TransactionTable::sent_request(TransactionId client) const {
+  auto found = by_id_.find(client.value);
+  if (found == by_id_.end() || found->second->role != Role::Client) return {};
+  return found->second->request;
+}
+
 // ---- engine ----
 
 unsigned TransactionTable::dispatch(Txn& txn, Event event) {

@@ -177,6 +177,10 @@ class TransactionTable {
   // with the method taken as INVITE); nullopt when none.
   std::optional<TransactionId> cancel_target(const sip::Message& cancel) const;
   std::optional<TransactionInfo> info(TransactionId id) const;
+  // The request a client transaction sends, while it keeps it (for retransmissions and
+  // the ACK of a non-2xx: until Completed or Accepted); empty otherwise. A proxy builds
+  // its CANCEL from it (9.1) instead of holding a copy of its own.
+  std::string_view sent_request(TransactionId client) const;
 
   // A fresh RFC 3261 branch (magic cookie + per-table random prefix + counter).
   std::string new_branch();
