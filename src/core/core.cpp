@@ -114,6 +114,7 @@ Result<std::unique_ptr<Core>> Core::start(CoreSettings settings, const registrar
     if (!shared.settings.advertised_address.empty()) advertised = shared.settings.advertised_address;
     shared.self.add_interface(proxy::Interface{spec.kind, host_text(advertised), bound.port});
   }
+  if (shared.workers.size() > 1) shared.workers[0]->steer_udp_by_call_id();
   for (auto& worker : shared.workers) worker->start();
   return std::unique_ptr<Core>(new Core(std::move(impl)));
 }

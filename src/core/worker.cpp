@@ -154,7 +154,23 @@ Status Worker::listen(const ListenerSpec& spec, BoundListener& bound) {
   if (!endpoint) return fail(endpoint.error().message);
   bound = BoundListener{spec.kind, endpoint->address.to_string(), endpoint->port};
   local_[*id] = *endpoint;
+  if (spec.kind == txn::TransportKind::Udp) udp_listeners_.push_back(*id);
   return {};
+}
+
+void Worker::steer_udp_by_call_id() {
+  const auto workers = static_cast<unsigned>(shared_.workers.size());
+  for (const transport::ListenerId id : udp_listeners_) {
+    const auto& at = local_.at(id);
+    if (Status steered = transport_.steer_by_call_id(id, workers); !steered)
+      spdlog::info(
+          "UDP {}:{}: the kernel spreads datagrams by source ({}); the workers pass on the ones of each "
+          "other's calls",
+          at.address.to_string(), at.port, steered.error().message);
+    else
+      spdlog::debug("UDP {}:{}: the kernel delivers each datagram to its Call-ID's worker", at.address.to_string(),
+                    at.port);
+  }
 }
 
 void Worker::start() {
@@ -237,8 +253,7 @@ void Worker::on_bytes(std::string_view bytes, const transport::Source& source) {
   }
   if (shared_.guard && !admit_after_parse(bytes, &message, source)) return;
   const auto workers = static_cast<unsigned>(shared_.workers.size());
-  const unsigned shard =
-      workers == 1 ? 0 : static_cast<unsigned>(std::hash<std::string_view>{}(message.call_id()) % workers);
+  const unsigned shard = transport::call_id_worker(message.call_id(), workers);
   if (shard != index_ && !answered_here(message)) {
     ++counters_.handoffs;
     shared_.workers[shard]->post_message(std::string(bytes), source);

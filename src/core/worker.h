@@ -97,6 +97,10 @@ class Worker final : public txn::TransactionUser, public txn::Sender {
   ~Worker() override;
 
   Status listen(const ListenerSpec& spec, BoundListener& bound);
+  // Worker 0, once every worker has bound its UDP listeners: asks the kernel to deliver
+  // each datagram to the worker owning its Call-ID (transport::Transport::steer_by_call_id).
+  // Where it cannot, on_bytes() still hands datagrams over; this only says so in the log.
+  void steer_udp_by_call_id();
   void start();  // runs the loop on a thread of its own
   void stop();   // from another thread: closes everything, joins
 
@@ -143,6 +147,7 @@ class Worker final : public txn::TransactionUser, public txn::Sender {
   WorkerCounters counters_;
   transport::Source current_;                                             // the source of the message being processed
   std::unordered_map<transport::ListenerId, transport::Endpoint> local_;  // for the rules' destination
+  std::vector<transport::ListenerId> udp_listeners_;
   boost::asio::steady_timer keepalive_timer_;
   bool stopped_ = false;
 };

@@ -52,7 +52,13 @@ class UdpListener : public Listener {
  public:
   // Queues a datagram for the next sendmmsg flush.
   virtual Status send_to(const Endpoint& to, std::string_view bytes) = 0;
+  virtual int native_handle() = 0;
 };
+
+// Attaches the Call-ID steering program (call_id_steering.cpp) to the SO_REUSEPORT group
+// of `socket_fd`: each datagram goes to socket call_id_worker(its Call-ID, workers) of
+// the group, in the order the sockets were bound.
+Status attach_call_id_steering(int socket_fd, unsigned workers);
 
 // Registers an accepted or outgoing connection with the hub; returns its id.
 using Adopt = std::function<ConnectionId(std::shared_ptr<Connection>, const Endpoint& remote, TransportKind kind)>;
@@ -82,8 +88,6 @@ Result<std::shared_ptr<Listener>> open_ws_listener(asio::io_context& io, Hub& hu
                                                    const asio::ip::tcp::endpoint& at, Adopt adopt);
 
 // RFC 3261 7.5 allows CRLFs around messages; a datagram of only those carries nothing.
-inline bool only_crlf(std::string_view bytes) {
-  return bytes.find_first_not_of("\r\n") == std::string_view::npos;
-}
+inline bool only_crlf(std::string_view bytes) { return bytes.find_first_not_of("\r\n") == std::string_view::npos; }
 
 }  // namespace sipbox::transport::detail

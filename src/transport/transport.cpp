@@ -192,6 +192,13 @@ Result<Endpoint> Transport::local_endpoint(ListenerId id) const {
   return impl_->listeners[id - 1].listener->local();
 }
 
+Status Transport::steer_by_call_id(ListenerId id, unsigned workers) {
+  if (id == 0 || id > impl_->listeners.size() || !impl_->listeners[id - 1].udp)
+    return fail("no UDP listener " + std::to_string(id));
+  if (!impl_->config.reuse_port) return fail("the listener is not bound with SO_REUSEPORT");
+  return detail::attach_call_id_steering(impl_->listeners[id - 1].udp->native_handle(), workers);
+}
+
 Status Transport::send(const Destination& to, std::string_view bytes) {
   boost::system::error_code ec;
   // make_address tries IPv6 first; most destinations are IPv4 literals.

@@ -132,6 +132,10 @@ struct Counters {
 // left alone. RFC 5922: SIP over TLS checks the SAN, so the hostname goes there too.
 Status ensure_self_signed(const std::string& cert_path, const std::string& key_path, const std::string& hostname);
 
+// The worker (0 .. workers-1) that owns a Call-ID: FNV-1a (32 bit) of its bytes, modulo
+// `workers`. Transport::steer_by_call_id() makes the kernel compute the same.
+unsigned call_id_worker(std::string_view call_id, unsigned workers);
+
 class Transport final : public txn::Sender {
  public:
   Transport(boost::asio::io_context& io, Settings settings, MessageHandler handler);
@@ -143,6 +147,11 @@ class Transport final : public txn::Sender {
   // Tls needs Settings::tls_cert_file/tls_key_file.
   Result<ListenerId> listen(TransportKind kind, std::string_view address, std::uint16_t port);
   Result<Endpoint> local_endpoint(ListenerId id) const;
+  // Linux, a UDP listener bound with Settings::reuse_port by each of `workers` Transports
+  // in worker order: the kernel then delivers every datagram to the socket of worker
+  // call_id_worker(its Call-ID, workers), so a call's datagrams reach one worker whoever
+  // sends them. Needs CAP_BPF (root); on failure the kernel keeps hashing by source.
+  Status steer_by_call_id(ListenerId id, unsigned workers);
 
   // txn::Sender. Udp: from a listener of the destination's address family (batched with
   // sendmmsg, flushed before the loop next waits). Tcp/Tls: over the connection to that

@@ -67,6 +67,7 @@ class Udp final : public UdpListener, public std::enable_shared_from_this<Udp> {
   void start() { wait(); }
 
   Endpoint local() const override { return local_; }
+  int native_handle() override { return socket_.native_handle(); }
 
   void close() override {
     hub_ = nullptr;
