@@ -145,17 +145,26 @@ std::string without_first_via(const Message& message) {
   const auto index = first_index(message, HeaderId::Via);
   if (!index) return {};
   const HeaderField& field = message.headers()[*index];
-  if (!split_first(field).rest.empty()) return {};  // "Via: a, b": only a parsed copy can keep b
-  // The field's line(s): from its name to the line end after its value.
   const std::string_view bytes = message.bytes();
-  const auto begin = static_cast<std::size_t>(field.name.data() - bytes.data());
-  const std::size_t value_end = static_cast<std::size_t>(field.value.data() - bytes.data()) + field.value.size();
-  const std::size_t newline = bytes.find('\n', value_end);
-  if (begin > bytes.size() || newline == std::string_view::npos) return {};
+  const auto offset = [&](std::string_view part) { return static_cast<std::size_t>(part.data() - bytes.data()); };
+  const Split split = split_first(field);
+  std::size_t cut_begin = 0, cut_end = 0;
+  if (split.rest.empty()) {
+    // The field's line(s): from its name to the line end after its value.
+    cut_begin = offset(field.name);
+    const std::size_t newline = bytes.find('\n', offset(field.value) + field.value.size());
+    if (newline == std::string_view::npos) return {};
+    cut_end = newline + 1;
+  } else {
+    // "Via: ours, next": our value and its comma go, the field stays.
+    cut_begin = offset(split.first);
+    cut_end = offset(split.rest);
+  }
+  if (cut_begin > cut_end || cut_end > bytes.size()) return {};  // views that are not into bytes()
   std::string out;
   out.reserve(bytes.size());
-  out.append(bytes.substr(0, begin));
-  out.append(bytes.substr(newline + 1));
+  out.append(bytes.substr(0, cut_begin));
+  out.append(bytes.substr(cut_end));
   return out;
 }
 

@@ -33,9 +33,10 @@ bool remove_first_value(Message& message, HeaderId id);
 // The status code of bytes that start with a status line ("SIP/2.0 NNN "), 100-699;
 // 0 for anything else. For a response held as text, without parsing it.
 int response_status(std::string_view bytes);
-// The bytes of an unedited message without its first Via field, when that field holds
-// one value and another Via follows (a proxy passing a response upstream, RFC 3261 16.7
-// step 9): no parse, no rebuild. Empty otherwise; the caller then edits a parsed copy.
+// The bytes of an unedited message without its first Via value, when another Via
+// follows (a proxy passing a response upstream, RFC 3261 16.7 step 9): a field holding
+// one value loses its line, a list "Via: a, b" its first value. No parse, no rebuild.
+// Empty otherwise; the caller then edits a parsed copy.
 std::string without_first_via(const Message& message);
 // The last value of the last field of `id` (a strict router's Route, RFC 3261 16.4).
 bool remove_last_value(Message& message, HeaderId id);
