@@ -212,9 +212,13 @@ unsigned TransactionTable::dispatch(Txn& txn, Event event) {
     case State::Terminated:
       retire(txn);
       break;  // txn is gone after this
-    case State::Completed:
     case State::Confirmed:
     case State::Accepted:
+      // Confirmed absorbs ACKs only; in Accepted the TU, not the transaction, repeats a
+      // 2xx (RFC 6026). Nothing is sent from the stored response again.
+      if (txn.role == Role::Server && txn.last_response.capacity() != 0) std::string().swap(txn.last_response);
+      [[fallthrough]];
+    case State::Completed:
       // Only responses and ACKs are repeated from here on (last_response, ack): the
       // request's bytes would just sit in memory until Timer J/K/I/L/M.
       if (txn.request.capacity() != 0) std::string().swap(txn.request);
