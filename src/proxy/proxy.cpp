@@ -439,12 +439,15 @@ void Proxy::forward(Context& context, const Target& target) try {
 
 void Proxy::on_cancel(txn::TransactionId server, const sip::Message& cancel) {
   const auto target = env_.table->cancel_target(cancel);
-  auto found = target ? contexts_.find(target->value) : contexts_.end();
-  if (found == contexts_.end()) {
+  if (!target) {
     (void)respond(server, cancel, 481, "Call/Transaction Does Not Exist");
     return;
   }
+  // 9.2: the CANCEL matched a transaction, so it gets its 200 even when the INVITE has
+  // had its final response (and the context is gone): then it changes nothing.
   (void)respond(server, cancel, 200, "OK");
+  auto found = contexts_.find(target->value);
+  if (found == contexts_.end()) return;
   Context& context = *found->second;
   if (context.final_sent) return;
   ++stats_.cancels;

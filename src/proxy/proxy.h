@@ -222,6 +222,7 @@ class Proxy {
   void branch_final(Context& context, std::size_t branch, int status, std::string_view reason,
                     const sip::Message* response);
   void finish_if_done(Context& context);
+  void release_if_finished(Context& context);
   void send_best(Context& context);
   void cancel_branches(Context& context);
   void send_cancel(Context& context, std::size_t branch);

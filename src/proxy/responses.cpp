@@ -84,6 +84,7 @@ void Proxy::on_response(txn::TransactionId client, const sip::Message& response)
     // Every 2xx to an INVITE goes upstream (16.7 step 5), also after the first.
     if (!context->final_sent || context->invite) forward_response(*context, response);
     context->final_sent = true;
+    release_if_finished(*context);
     return;
   }
   branch_final(*context, index, status, response.reason_phrase(), &response);
@@ -112,6 +113,18 @@ void Proxy::finish_if_done(Context& context) {
     return;
   }
   if (!context.final_sent) send_best(context);
+  release_if_finished(context);
+}
+
+void Proxy::release_if_finished(Context& context) {
+  // The final response went upstream and every branch has ended: the server transaction
+  // repeats that response and absorbs the ACK by itself, a later 2xx goes upstream
+  // without a context (on_response), and a CANCEL gets its 200 from on_cancel. Kept until
+  // Timer L, a context would only hold memory.
+  if (!context.final_sent ||
+      std::any_of(context.branches.begin(), context.branches.end(), [](const Branch& b) { return !b.final; }))
+    return;
+  drop_context(context.server);
 }
 
 void Proxy::send_best(Context& context) {

@@ -75,7 +75,8 @@ TEST_F(Parallel, rfc3261_16_7_busy_then_ok_sends_the_ok_upstream) {
   EXPECT_EQ(lines(take()), std::vector<std::string>{"ACK sip:bob@198.51.100.20:5062 SIP/2.0 -> 198.51.100.20:5062"});
   deliver(response_to(second->m(), 200, "OK", "t2"), bob2_addr());
   const auto out = take();
-  ASSERT_EQ(lines(out), std::vector<std::string>{"SIP/2.0 200 OK -> 198.51.100.10:5060"});  // no CANCEL: nothing pending
+  ASSERT_EQ(lines(out),
+            std::vector<std::string>{"SIP/2.0 200 OK -> 198.51.100.10:5060"});  // no CANCEL: nothing pending
   EXPECT_EQ(out[0].m().to().tag(), "t2");
   ASSERT_EQ(out[0].m().vias().size(), 1u);
   EXPECT_EQ(out[0].m().top_via().branch(), "z9hG4bKalice1");
@@ -111,8 +112,8 @@ TEST_F(Parallel, rfc3261_16_7_step_5_every_2xx_goes_upstream) {
   deliver(response_to(first->m(), 200, "OK", "t1"), bob_addr());
   deliver(response_to(second->m(), 200, "OK", "t2"), bob2_addr());
   const auto out = take();
-  ASSERT_EQ(lines(out), (std::vector<std::string>{"SIP/2.0 200 OK -> 198.51.100.10:5060",
-                                                  "SIP/2.0 200 OK -> 198.51.100.10:5060"}));
+  ASSERT_EQ(lines(out),
+            (std::vector<std::string>{"SIP/2.0 200 OK -> 198.51.100.10:5060", "SIP/2.0 200 OK -> 198.51.100.10:5060"}));
   EXPECT_EQ(out[0].m().to().tag(), "t1");
   EXPECT_EQ(out[1].m().to().tag(), "t2");
   EXPECT_EQ(proxy().stats().dialogs_established, 1u);
@@ -259,10 +260,14 @@ TEST_F(Silent, rfc3261_16_8_timer_b_sends_408_upstream) {
 TEST_F(Silent, rfc3261_16_7_step_6_transport_error_on_the_only_branch_gives_500) {
   sender.fail_next = 1;  // the INVITE to Bob
   const auto out = call();
-  ASSERT_EQ(lines(out), (std::vector<std::string>{"SIP/2.0 100 Trying -> 198.51.100.10:5060",
-                                                  "SIP/2.0 500 Server Internal Error (next hop unavailable) -> 198.51.100.10:5060"}));
+  ASSERT_EQ(lines(out), (std::vector<std::string>{
+                            "SIP/2.0 100 Trying -> 198.51.100.10:5060",
+                            "SIP/2.0 500 Server Internal Error (next hop unavailable) -> 198.51.100.10:5060"}));
   EXPECT_EQ(out[1].field(sip::HeaderId::CSeq), "1 INVITE");
-  EXPECT_EQ(proxy().stats().contexts, 1u);  // until the server transaction ends
+  // The final went upstream and no branch is left: the context is released, while the
+  // server transaction still repeats the 500 until the ACK.
+  EXPECT_EQ(proxy().stats().contexts, 0u);
+  EXPECT_EQ(table.info(txn::TransactionId{1})->state, txn::State::Completed);
 }
 
 TEST_F(Silent, transport_error_on_one_branch_leaves_the_other_to_answer) {
@@ -381,6 +386,7 @@ TEST_F(Cancel, rfc3261_16_10_cancel_for_nothing_gets_481) {
 TEST_F(Cancel, cancel_after_the_2xx_changes_nothing) {
   deliver(response_to(forwarded.m(), 200, "OK", "t1"), bob_addr());
   EXPECT_EQ(take().size(), 1u);
+  EXPECT_EQ(proxy().stats().contexts, 0u);  // answered, no branch left
   deliver(cancel_of(invite).text(), alice_addr());
   EXPECT_EQ(lines(take()), std::vector<std::string>{"SIP/2.0 200 OK -> 198.51.100.10:5060"});
   EXPECT_EQ(proxy().stats().cancels, 0u);
@@ -395,8 +401,9 @@ TEST_F(Cancel, no_answer_timer_after_180_cancels_and_sends_480) {
   EXPECT_TRUE(take().empty());
   clock.advance(1s);  // settings.no_answer_timeout = 30 s, counted from the first 180
   auto out = take();
-  ASSERT_EQ(lines(out), (std::vector<std::string>{"CANCEL sip:bob@198.51.100.20:5062 SIP/2.0 -> 198.51.100.20:5062",
-                                                  "SIP/2.0 480 Temporarily Unavailable (no answer) -> 198.51.100.10:5060"}));
+  ASSERT_EQ(lines(out),
+            (std::vector<std::string>{"CANCEL sip:bob@198.51.100.20:5062 SIP/2.0 -> 198.51.100.20:5062",
+                                      "SIP/2.0 480 Temporarily Unavailable (no answer) -> 198.51.100.10:5060"}));
   expect_cancel_of(out[0], forwarded);
   EXPECT_EQ(out[1].field(sip::HeaderId::CSeq), "1 INVITE");
   EXPECT_EQ(proxy().stats().no_answer_timeouts, 1u);
