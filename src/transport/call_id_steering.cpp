@@ -179,7 +179,7 @@ std::vector<bpf_insn> steering_program(unsigned workers) {
 
 }  // namespace
 
-Status attach_call_id_steering(int socket_fd, unsigned workers) {
+Result<int> load_call_id_steering(unsigned workers) {
   if (workers < 2) return fail("Call-ID steering needs at least 2 workers");
   const std::vector<bpf_insn> program = steering_program(workers);
   // No GPL-only helper is called: the kernel reads the licence string for those only.
@@ -196,27 +196,27 @@ Status attach_call_id_steering(int socket_fd, unsigned workers) {
     return ::syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
   };
   const long prog = load(nullptr, 0);
-  if (prog < 0) {
-    const int error = errno;
-    std::string reason = std::string("loading the eBPF program: ") + std::strerror(error);
-    if (error == EPERM) return fail(reason + " (needs CAP_BPF, or root)");
-    // Again with the verifier's log, whose last lines say why. The log of a whole walk is
-    // long: a full buffer (ENOSPC) still holds the end.
-    std::string log(1 << 20, '\0');
-    (void)load(log.data(), static_cast<std::uint32_t>(log.size()));
-    log.resize(std::strlen(log.c_str()));
-    if (!log.empty()) reason += ": " + log.substr(log.size() > 300 ? log.size() - 300 : 0);
-    return fail(reason);
-  }
-  const int fd = static_cast<int>(prog);
-  const int attached = ::setsockopt(socket_fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &fd, sizeof fd);
+  if (prog >= 0) return static_cast<int>(prog);
   const int error = errno;
-  ::close(fd);  // the socket group holds its own reference
-  if (attached != 0) return fail(std::string("SO_ATTACH_REUSEPORT_EBPF: ") + std::strerror(error));
+  std::string reason = std::string("loading the eBPF program: ") + std::strerror(error);
+  if (error == EPERM) return fail(reason + " (needs CAP_BPF, or root)");
+  // Again with the verifier's log, whose last lines say why. The log of a whole walk is
+  // long: a full buffer (ENOSPC) still holds the end.
+  std::string log(1 << 20, '\0');
+  (void)load(log.data(), static_cast<std::uint32_t>(log.size()));
+  log.resize(std::strlen(log.c_str()));
+  if (!log.empty()) reason += ": " + log.substr(log.size() > 300 ? log.size() - 300 : 0);
+  return fail(reason);
+}
+
+Status attach_call_id_steering(int socket_fd, int program_fd) {
+  if (::setsockopt(socket_fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &program_fd, sizeof program_fd) != 0)
+    return fail(std::string("SO_ATTACH_REUSEPORT_EBPF: ") + std::strerror(errno));
   return {};
 }
 #else
-Status attach_call_id_steering(int, unsigned) { return fail("Call-ID steering needs Linux"); }
+Result<int> load_call_id_steering(unsigned) { return fail("Call-ID steering needs Linux"); }
+Status attach_call_id_steering(int, int) { return fail("Call-ID steering needs Linux"); }
 #endif
 
 }  // namespace detail

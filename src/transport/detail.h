@@ -55,10 +55,11 @@ class UdpListener : public Listener {
   virtual int native_handle() = 0;
 };
 
-// Attaches the Call-ID steering program (call_id_steering.cpp) to the SO_REUSEPORT group
-// of `socket_fd`: each datagram goes to socket call_id_worker(its Call-ID, workers) of
-// the group, in the order the sockets were bound.
-Status attach_call_id_steering(int socket_fd, unsigned workers);
+// The Call-ID steering program (call_id_steering.cpp), loaded: a file descriptor the
+// caller closes. Attached to the SO_REUSEPORT group of a socket, it sends each datagram
+// to socket call_id_worker(its Call-ID, workers) of the group, in the order of binding.
+Result<int> load_call_id_steering(unsigned workers);
+Status attach_call_id_steering(int socket_fd, int program_fd);
 
 // Registers an accepted or outgoing connection with the hub; returns its id.
 using Adopt = std::function<ConnectionId(std::shared_ptr<Connection>, const Endpoint& remote, TransportKind kind)>;

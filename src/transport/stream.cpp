@@ -78,9 +78,8 @@ class StreamConnection final : public Connection {
     touch();
     arm_timer(hub_->settings().connect_timeout);
     if constexpr (kTls<Stream>) {
-      stream_.async_handshake(ssl::stream_base::server, [self = self_ptr()](const boost::system::error_code& e) {
-        self->on_ready(e);
-      });
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = self_ptr()](const boost::system::error_code& e) { self->on_ready(e); });
     } else {
       on_ready({});
     }
@@ -93,17 +92,18 @@ class StreamConnection final : public Connection {
     ++hub_->counters().connections_opened;
     touch();
     arm_timer(hub_->settings().connect_timeout);
-    socket().async_connect(tcp::endpoint(to.address, to.port), [self = self_ptr()](const boost::system::error_code& ec) {
-      if (ec || !self->hub_) return self->close();
-      boost::system::error_code ignored;
-      self->socket().set_option(tcp::no_delay(true), ignored);
-      if constexpr (kTls<Stream>) {
-        self->stream_.async_handshake(ssl::stream_base::client,
-                                      [self](const boost::system::error_code& e) { self->on_ready(e); });
-      } else {
-        self->on_ready({});
-      }
-    });
+    socket().async_connect(
+        tcp::endpoint(to.address, to.port), [self = self_ptr()](const boost::system::error_code& ec) {
+          if (ec || !self->hub_) return self->close();
+          boost::system::error_code ignored;
+          self->socket().set_option(tcp::no_delay(true), ignored);
+          if constexpr (kTls<Stream>) {
+            self->stream_.async_handshake(ssl::stream_base::client,
+                                          [self](const boost::system::error_code& e) { self->on_ready(e); });
+          } else {
+            self->on_ready({});
+          }
+        });
   }
 
   void send(std::string_view bytes) override {
@@ -131,7 +131,9 @@ class StreamConnection final : public Connection {
   }
 
  private:
-  std::shared_ptr<StreamConnection> self_ptr() { return std::static_pointer_cast<StreamConnection>(shared_from_this()); }
+  std::shared_ptr<StreamConnection> self_ptr() {
+    return std::static_pointer_cast<StreamConnection>(shared_from_this());
+  }
   tcp::socket& socket() {
     if constexpr (kTls<Stream>) {
       return stream_.next_layer();
@@ -174,7 +176,8 @@ class StreamConnection final : public Connection {
         if (self->ready_) ++self->hub_->counters().connections_idle_closed;
         return self->close();
       }
-      self->arm_timer(std::chrono::duration_cast<std::chrono::milliseconds>(limit - idle) + std::chrono::milliseconds(1));
+      self->arm_timer(std::chrono::duration_cast<std::chrono::milliseconds>(limit - idle) +
+                      std::chrono::milliseconds(1));
     });
   }
 

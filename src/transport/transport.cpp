@@ -1,5 +1,7 @@
 // Transport::Impl: the listener list, the connection table (by id and by remote
 // address:port, RFC 3261 18: reuse one connection per peer) and the counters.
+#include <unistd.h>
+
 #include <boost/asio/io_context.hpp>
 #include <unordered_map>
 #include <vector>
@@ -43,6 +45,21 @@ struct ConnectionEntry {
 };
 
 }  // namespace
+
+// The loaded steering program; each socket group it is attached to holds a reference of its own.
+struct SteeringProgram {
+  int fd = -1;
+  unsigned workers = 0;
+  SteeringProgram() = default;
+  SteeringProgram(const SteeringProgram&) = delete;
+  SteeringProgram& operator=(const SteeringProgram&) = delete;
+  ~SteeringProgram() { reset(-1, 0); }
+  void reset(int new_fd, unsigned new_workers) {
+    if (fd >= 0) ::close(fd);
+    fd = new_fd;
+    workers = new_workers;
+  }
+};
 
 struct Transport::Impl final : detail::Hub {
   Impl(boost::asio::io_context& io_, Settings settings_, MessageHandler handler_)
@@ -134,6 +151,7 @@ struct Transport::Impl final : detail::Hub {
   MessageHandler handler;
   Counters stats;
   std::vector<ListenerEntry> listeners;  // index + 1 is the ListenerId
+  SteeringProgram steering;
   std::unordered_map<ConnectionId, ConnectionEntry> connections;
   std::unordered_map<PeerKey, ConnectionId, PeerKeyHash> by_peer;
   ConnectionId next_connection = 1;
@@ -196,7 +214,13 @@ Status Transport::steer_by_call_id(ListenerId id, unsigned workers) {
   if (id == 0 || id > impl_->listeners.size() || !impl_->listeners[id - 1].udp)
     return fail("no UDP listener " + std::to_string(id));
   if (!impl_->config.reuse_port) return fail("the listener is not bound with SO_REUSEPORT");
-  return detail::attach_call_id_steering(impl_->listeners[id - 1].udp->native_handle(), workers);
+  // Loaded once for all listeners: the kernel's verifier takes a noticeable fraction of a second.
+  if (impl_->steering.fd < 0 || impl_->steering.workers != workers) {
+    auto loaded = detail::load_call_id_steering(workers);
+    if (!loaded) return Unexpected<Error>{loaded.error()};
+    impl_->steering.reset(*loaded, workers);
+  }
+  return detail::attach_call_id_steering(impl_->listeners[id - 1].udp->native_handle(), impl_->steering.fd);
 }
 
 Status Transport::send(const Destination& to, std::string_view bytes) {

@@ -98,8 +98,9 @@ class WsConnection final : public Connection {
       response->body() = "a WebSocket upgrade with subprotocol \"sip\" is required\n";
       response->keep_alive(false);
       response->prepare_payload();
-      http::async_write(ws_.next_layer(), *response,
-                        [self = self_ptr(), response](const boost::system::error_code&, std::size_t) { self->close(); });
+      http::async_write(
+          ws_.next_layer(), *response,
+          [self = self_ptr(), response](const boost::system::error_code&, std::size_t) { self->close(); });
       return;
     }
     ws_.next_layer().expires_never();
@@ -145,15 +146,16 @@ class WsConnection final : public Connection {
   }
 
   void write() {
-    ws_.async_write(asio::buffer(queue_.front()), [self = self_ptr()](const boost::system::error_code& ec, std::size_t) {
-      if (!self->hub_) return;
-      if (ec) {
-        ++self->hub_->counters().send_failures;
-        return self->close();
-      }
-      self->queue_.pop_front();
-      if (!self->queue_.empty()) self->write();
-    });
+    ws_.async_write(asio::buffer(queue_.front()),
+                    [self = self_ptr()](const boost::system::error_code& ec, std::size_t) {
+                      if (!self->hub_) return;
+                      if (ec) {
+                        ++self->hub_->counters().send_failures;
+                        return self->close();
+                      }
+                      self->queue_.pop_front();
+                      if (!self->queue_.empty()) self->write();
+                    });
   }
 
   websocket::stream<beast::tcp_stream> ws_;
