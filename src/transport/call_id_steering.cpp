@@ -5,7 +5,7 @@
 // (a copy, a wake-up of the other worker and a second parse).
 //
 // The program is assembled here, not compiled: a Debian build has no BPF compiler to
-// rely on, and the program is forty instructions. It reads the payload with the classic
+// rely on, and the program is fifty instructions. It reads the payload with the classic
 // packet loads (BPF_LD | BPF_IND), which socket filters keep and which never fault: a
 // read past the end ends the program, and the loops stop at the datagram's length first.
 #include <sys/socket.h>
@@ -106,16 +106,26 @@ class Assembler {
 };
 
 // Returns call_id_worker(Call-ID, workers) as the socket index, or 0xffffffff (past the
-// group's end: the kernel falls back to its hash) when no Call-ID is found.
+// group's end: the kernel falls back to its hash) for a REGISTER and when no Call-ID is
+// found.
 std::vector<bpf_insn> steering_program(unsigned workers) {
   Assembler a;
   const auto name = a.label(), colon = a.label(), space = a.label(), skip = a.label(), hash = a.label(),
-             byte = a.label(), done = a.label(), none = a.label(), bounded = a.label();
+             byte = a.label(), done = a.label(), none = a.label(), bounded = a.label(), scan = a.label();
   a.alu64_reg(BPF_MOV, R6, R1);                                            // r6 = skb (the packet loads use it)
   a.emit(BPF_LDX | BPF_MEM | BPF_W, R9, R6, offsetof(__sk_buff, len), 0);  // r9 = payload length
   a.jump_imm(BPF_JLE, R9, kScanLimit, bounded);
   a.alu64_imm(BPF_MOV, R9, kScanLimit);
   a.bind(bounded);
+  // A REGISTER is left to the kernel's hash of its source: the registrar's state is
+  // shared, so the worker it reaches answers it, and one client's REGISTERs (and their
+  // retransmissions) keep reaching the same worker, which takes them in batches.
+  a.jump_imm(BPF_JLT, R9, 9, scan);
+  a.emit(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 0);  // r0 = bytes 0-3, network order
+  a.jump_imm(BPF_JNE, R0, 0x52454749, scan);     // "REGI"
+  a.emit(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 4);
+  a.jump_imm(BPF_JEQ, R0, 0x53544552, none);  // "STER"
+  a.bind(scan);
   a.alu64_imm(BPF_MOV, R8, 0);  // r8 = offset
   a.alu64_imm(BPF_MOV, R7, 0);  // r7 = the last 8 bytes, ORed with 0x20 (lower case; LF becomes '*')
 

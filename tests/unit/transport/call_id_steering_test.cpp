@@ -103,6 +103,40 @@ TEST_F(CallIdSteeringTest, EachDatagramReachesTheListenerOfItsCallIdsWorker) {
   for (unsigned w = 0; w < kWorkers; ++w) EXPECT_GT(per_worker[w], 0u) << "worker " << w;
 }
 
+TEST_F(CallIdSteeringTest, RegistersFromOneSourceStayOnOneListener) {
+  // The registrar answers a REGISTER where it arrives: the program leaves REGISTERs to
+  // the kernel's hash of the source, which is the same for all of them here.
+  constexpr unsigned kWorkers = 3;
+  Settings settings;
+  settings.reuse_port = true;
+  std::vector<Received> received[kWorkers];
+  std::vector<std::unique_ptr<Transport>> workers;
+  std::uint16_t port = 0;
+  ListenerId first = 0;
+  for (unsigned w = 0; w < kWorkers; ++w) {
+    workers.push_back(recording(received[w], settings));
+    auto id = workers.back()->listen(TransportKind::Udp, "127.0.0.1", port);
+    ASSERT_TRUE(id) << id.error().message;
+    if (w == 0) first = *id;
+    port = workers.back()->local_endpoint(*id)->port;
+  }
+  if (Status steered = workers[0]->steer_by_call_id(first, kWorkers); !steered) {
+    if (steered.error().message.find("CAP_BPF") != std::string::npos) GTEST_SKIP() << steered.error().message;
+    FAIL() << steered.error().message;
+  }
+  boost::asio::ip::udp::socket sender(io_, boost::asio::ip::udp::v4());
+  const boost::asio::ip::udp::endpoint to(boost::asio::ip::make_address("127.0.0.1"), port);
+  constexpr int kDatagrams = 30;
+  for (int n = 0; n < kDatagrams; ++n) {
+    std::string bytes = request_with("Call-ID: reg-" + std::to_string(n * 104729), n);
+    bytes.replace(0, std::strlen("INVITE sip:bob@example.com"), "REGISTER sip:example.com");
+    sender.send_to(boost::asio::buffer(bytes), to);
+  }
+  ASSERT_TRUE(run_until([&] { return received[0].size() + received[1].size() + received[2].size() == kDatagrams; }));
+  EXPECT_TRUE(received[0].size() == kDatagrams || received[1].size() == kDatagrams || received[2].size() == kDatagrams)
+      << received[0].size() << " " << received[1].size() << " " << received[2].size();
+}
+
 TEST_F(CallIdSteeringTest, ADatagramWithoutCallIdIsStillDelivered) {
   Settings settings;
   settings.reuse_port = true;
