@@ -2,7 +2,6 @@
 // the request path (proxy.cpp) and the response path (responses.cpp).
 #pragma once
 
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,8 +33,9 @@ struct Branch {
 struct Proxy::Context {
   std::uint64_t server = 0;
   // The request as received (with the core's RFC 3581 Via edits and the media anchor's
-  // SDP), kept as bytes: a context lives as long as its server transaction (Timer L,
-  // 64*T1), and a parsed copy would hold kilobytes that only the rare paths read.
+  // SDP), kept as bytes: a context lives until its final response and every branch have
+  // ended (minutes, for a phone left ringing), and a parsed copy would hold kilobytes
+  // that only the rare paths read.
   std::string request;
   std::string call_id;
   sip::Method method = sip::Method::Other;
