@@ -66,10 +66,17 @@ txn::TimerService::Handle LoopTimers::schedule(txn::Millis delay, std::function<
   Slot& slot = slots_[index];
   slot.callback = std::move(callback);
   const Handle handle = handle_of(index, slot.generation);
-  heap_.push_back(Due{Clock::now() + delay, handle});
+  heap_.push_back(Due{due_at(Clock::now(), delay), handle});
   std::push_heap(heap_.begin(), heap_.end(), std::greater<>{});
   if (heap_.front().at + kCoalesce < armed_for_) arm();
   return handle;
+}
+
+LoopTimers::Clock::time_point LoopTimers::due_at(Clock::time_point now, txn::Millis delay) {
+  const Clock::time_point due = now + delay;
+  if (delay < kLong) return due;
+  constexpr auto grain = std::chrono::duration_cast<Clock::duration>(kLongGrain);
+  return Clock::time_point((due.time_since_epoch() + grain - Clock::duration(1)) / grain * grain);
 }
 
 LoopTimers::Slot* LoopTimers::live_slot(Handle handle) {

@@ -45,9 +45,18 @@ class LoopTimers final : public txn::TimerService {
   std::size_t pending() const { return slots_.size() - free_.size(); }
   std::uint64_t alarms() const { return alarms_; }  // times the loop woke up for timers
 
- private:
   using Clock = std::chrono::steady_clock;
+  // When a timer scheduled at `now` is due (see kLongGrain).
+  static Clock::time_point due_at(Clock::time_point now, txn::Millis delay);
+
+ private:
   static constexpr std::chrono::milliseconds kCoalesce{4};
+  // A timer of a second or more (RFC 3261's timeouts and waits B, D, F, H, I, J, K, L, M
+  // and the later retransmissions) is due at the next multiple of kLongGrain: the
+  // transactions of a steady stream then end in one wake-up per grain instead of one per
+  // 4 ms. Kamailio's timer ticks every 62.5 ms.
+  static constexpr std::chrono::seconds kLong{1};
+  static constexpr std::chrono::milliseconds kLongGrain{64};
   struct Due {
     Clock::time_point at;
     Handle handle;

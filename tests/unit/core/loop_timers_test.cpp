@@ -85,6 +85,41 @@ TEST(LoopTimers, TimersDueTogetherShareOneWakeUp) {
   EXPECT_EQ(timers.alarms(), 1u);
 }
 
+TEST(LoopTimers, TimersOfASecondOrMoreAreDueAtTheNextGrain) {
+  using Clock = LoopTimers::Clock;
+  const Clock::time_point now{std::chrono::milliseconds(10'000'005)};
+  EXPECT_EQ(LoopTimers::due_at(now, 999ms), now + 999ms);  // short ones as asked
+  // 10,001,005 ms rounds up to the next multiple of 64 ms: 10,001,024 ms.
+  EXPECT_EQ(LoopTimers::due_at(now, 1000ms), Clock::time_point{std::chrono::milliseconds(10'001'024)});
+  const Clock::time_point on_grain{std::chrono::milliseconds(64 * 1000)};
+  EXPECT_EQ(LoopTimers::due_at(on_grain, 32000ms), on_grain + 32000ms);  // on a grain already
+  for (int d = 1000; d < 1200; d += 7) {
+    const auto due = LoopTimers::due_at(now, std::chrono::milliseconds(d));
+    EXPECT_GE(due, now + std::chrono::milliseconds(d));
+    EXPECT_LT(due, now + std::chrono::milliseconds(d + 64));
+  }
+}
+
+TEST(LoopTimers, LongTimersSpreadOverAGrainShareWakeUps) {
+  boost::asio::io_context io;
+  LoopTimers timers(io);
+  int fired = 0, early = 0;
+  // Transactions ending 1 s after they were answered, one every 2 ms (500 calls/s): about
+  // two grains of them, where the 4 ms coalescing alone would wake up 30 times.
+  const auto start = LoopTimers::Clock::now();
+  for (int i = 0; i < 60; ++i) {
+    const auto delay = 1000ms + std::chrono::milliseconds(2 * i);
+    timers.schedule(delay, [&, delay] {
+      ++fired;
+      if (LoopTimers::Clock::now() < start + delay) ++early;
+    });
+  }
+  io.run_for(1400ms);
+  EXPECT_EQ(fired, 60);
+  EXPECT_EQ(early, 0);
+  EXPECT_LE(timers.alarms(), 3u);
+}
+
 TEST(LoopTimers, DestroyedWithPendingTimersRunsNone) {
   boost::asio::io_context io;
   int fired = 0;
