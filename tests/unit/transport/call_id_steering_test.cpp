@@ -2,6 +2,7 @@
 // program attached each datagram from ONE source socket reaches the listener of the
 // worker that the core computes from the parsed Call-ID (without the program, the
 // kernel's source hash would send them all to one listener).
+#include <algorithm>
 #include <boost/asio/ip/udp.hpp>
 #include <cstring>
 
@@ -56,30 +57,52 @@ std::string call_id_line(int n) {
   }
 }
 
-class CallIdSteeringTest : public TransportTest {};
+class CallIdSteeringTest : public TransportTest {
+ protected:
+  // `workers` transports sharing one UDP port of 127.0.0.1, bound in worker order, with
+  // the program attached; the test is skipped where the kernel refuses it for lack of
+  // CAP_BPF.
+  void start_steered(unsigned workers) {
+    Settings settings;
+    settings.reuse_port = true;
+    received_.resize(workers);  // before recording(): it keeps a reference into each
+    ListenerId first = 0;
+    for (unsigned w = 0; w < workers; ++w) {
+      workers_.push_back(recording(received_[w], settings));
+      auto id = workers_.back()->listen(TransportKind::Udp, "127.0.0.1", port_);
+      ASSERT_TRUE(id) << id.error().message;
+      if (w == 0) first = *id;
+      port_ = workers_.back()->local_endpoint(*id)->port;
+    }
+    if (Status steered = workers_[0]->steer_by_call_id(first, workers); !steered) {
+      if (steered.error().message.find("CAP_BPF") != std::string::npos) GTEST_SKIP() << steered.error().message;
+      FAIL() << steered.error().message;
+    }
+  }
+
+  // From one socket, so the kernel's own hash would pick one listener for all.
+  void send(const std::string& bytes) {
+    sender_.send_to(boost::asio::buffer(bytes), {boost::asio::ip::make_address("127.0.0.1"), port_});
+  }
+
+  bool all_arrived(std::size_t sent) {
+    return run_until([&] {
+      std::size_t arrived = 0;
+      for (const auto& r : received_) arrived += r.size();
+      return arrived == sent;
+    });
+  }
+
+  std::vector<std::vector<Received>> received_;
+  std::vector<std::unique_ptr<Transport>> workers_;
+  std::uint16_t port_ = 0;
+  boost::asio::ip::udp::socket sender_{io_, boost::asio::ip::udp::v4()};
+};
 
 TEST_F(CallIdSteeringTest, EachDatagramReachesTheListenerOfItsCallIdsWorker) {
   constexpr unsigned kWorkers = 3;
-  Settings settings;
-  settings.reuse_port = true;
-  std::vector<Received> received[kWorkers];
-  std::vector<std::unique_ptr<Transport>> workers;
-  std::vector<ListenerId> ids;
-  std::uint16_t port = 0;
-  for (unsigned w = 0; w < kWorkers; ++w) {
-    workers.push_back(recording(received[w], settings));
-    auto id = workers.back()->listen(TransportKind::Udp, "127.0.0.1", port);
-    ASSERT_TRUE(id) << id.error().message;
-    ids.push_back(*id);
-    port = workers.back()->local_endpoint(*id)->port;
-  }
-  if (Status steered = workers[0]->steer_by_call_id(ids[0], kWorkers); !steered) {
-    if (steered.error().message.find("CAP_BPF") != std::string::npos) GTEST_SKIP() << steered.error().message;
-    FAIL() << steered.error().message;
-  }
-
-  boost::asio::ip::udp::socket sender(io_, boost::asio::ip::udp::v4());
-  const boost::asio::ip::udp::endpoint to(boost::asio::ip::make_address("127.0.0.1"), port);
+  ASSERT_NO_FATAL_FAILURE(start_steered(kWorkers));
+  if (IsSkipped()) return;
   constexpr int kDatagrams = 120;
   std::vector<unsigned> expected(kDatagrams);
   for (int n = 0; n < kDatagrams; ++n) {
@@ -87,76 +110,42 @@ TEST_F(CallIdSteeringTest, EachDatagramReachesTheListenerOfItsCallIdsWorker) {
     sip::Message parsed;
     ASSERT_TRUE(sip::parse_message(bytes, sip::Framing::Datagram, parsed)) << bytes;
     expected[static_cast<std::size_t>(n)] = call_id_worker(parsed.call_id(), kWorkers);
-    sender.send_to(boost::asio::buffer(bytes), to);
+    send(bytes);
   }
-  ASSERT_TRUE(run_until([&] { return received[0].size() + received[1].size() + received[2].size() == kDatagrams; }));
-
-  unsigned per_worker[kWorkers] = {};
+  ASSERT_TRUE(all_arrived(kDatagrams));
   for (unsigned w = 0; w < kWorkers; ++w) {
-    for (const Received& r : received[w]) {
+    for (const Received& r : received_[w]) {
       const auto at = r.bytes.find("branch=z9hG4bK-") + std::strlen("branch=z9hG4bK-");
       const int n = std::stoi(r.bytes.substr(at));
       EXPECT_EQ(expected[static_cast<std::size_t>(n)], w) << call_id_line(n);
-      ++per_worker[w];
     }
+    EXPECT_FALSE(received_[w].empty()) << "worker " << w;
   }
-  for (unsigned w = 0; w < kWorkers; ++w) EXPECT_GT(per_worker[w], 0u) << "worker " << w;
 }
 
 TEST_F(CallIdSteeringTest, RegistersFromOneSourceStayOnOneListener) {
   // The registrar answers a REGISTER where it arrives: the program leaves REGISTERs to
   // the kernel's hash of the source, which is the same for all of them here.
-  constexpr unsigned kWorkers = 3;
-  Settings settings;
-  settings.reuse_port = true;
-  std::vector<Received> received[kWorkers];
-  std::vector<std::unique_ptr<Transport>> workers;
-  std::uint16_t port = 0;
-  ListenerId first = 0;
-  for (unsigned w = 0; w < kWorkers; ++w) {
-    workers.push_back(recording(received[w], settings));
-    auto id = workers.back()->listen(TransportKind::Udp, "127.0.0.1", port);
-    ASSERT_TRUE(id) << id.error().message;
-    if (w == 0) first = *id;
-    port = workers.back()->local_endpoint(*id)->port;
-  }
-  if (Status steered = workers[0]->steer_by_call_id(first, kWorkers); !steered) {
-    if (steered.error().message.find("CAP_BPF") != std::string::npos) GTEST_SKIP() << steered.error().message;
-    FAIL() << steered.error().message;
-  }
-  boost::asio::ip::udp::socket sender(io_, boost::asio::ip::udp::v4());
-  const boost::asio::ip::udp::endpoint to(boost::asio::ip::make_address("127.0.0.1"), port);
-  constexpr int kDatagrams = 30;
-  for (int n = 0; n < kDatagrams; ++n) {
-    std::string bytes = request_with("Call-ID: reg-" + std::to_string(n * 104729), n);
+  ASSERT_NO_FATAL_FAILURE(start_steered(3));
+  if (IsSkipped()) return;
+  constexpr std::size_t kDatagrams = 30;
+  for (std::size_t n = 0; n < kDatagrams; ++n) {
+    std::string bytes = request_with("Call-ID: reg-" + std::to_string(n * 104729), static_cast<int>(n));
     bytes.replace(0, std::strlen("INVITE sip:bob@example.com"), "REGISTER sip:example.com");
-    sender.send_to(boost::asio::buffer(bytes), to);
+    send(bytes);
   }
-  ASSERT_TRUE(run_until([&] { return received[0].size() + received[1].size() + received[2].size() == kDatagrams; }));
-  EXPECT_TRUE(received[0].size() == kDatagrams || received[1].size() == kDatagrams || received[2].size() == kDatagrams)
-      << received[0].size() << " " << received[1].size() << " " << received[2].size();
+  ASSERT_TRUE(all_arrived(kDatagrams));
+  EXPECT_TRUE(std::any_of(received_.begin(), received_.end(), [&](const auto& r) { return r.size() == kDatagrams; }))
+      << received_[0].size() << " " << received_[1].size() << " " << received_[2].size();
 }
 
 TEST_F(CallIdSteeringTest, ADatagramWithoutCallIdIsStillDelivered) {
-  Settings settings;
-  settings.reuse_port = true;
-  std::vector<Received> first, second;
-  auto a = recording(first, settings);
-  auto b = recording(second, settings);
-  auto id = a->listen(TransportKind::Udp, "127.0.0.1", 0);
-  ASSERT_TRUE(id);
-  const std::uint16_t port = a->local_endpoint(*id)->port;
-  ASSERT_TRUE(b->listen(TransportKind::Udp, "127.0.0.1", port));
-  if (Status steered = a->steer_by_call_id(*id, 2); !steered) {
-    if (steered.error().message.find("CAP_BPF") != std::string::npos) GTEST_SKIP() << steered.error().message;
-    FAIL() << steered.error().message;
-  }
-  boost::asio::ip::udp::socket sender(io_, boost::asio::ip::udp::v4());
-  const boost::asio::ip::udp::endpoint to(boost::asio::ip::make_address("127.0.0.1"), port);
+  ASSERT_NO_FATAL_FAILURE(start_steered(2));
+  if (IsSkipped()) return;
   // No Call-ID (the kernel's hash decides), and a Call-ID past the scanned bytes.
-  sender.send_to(boost::asio::buffer(std::string("garbage without headers")), to);
-  sender.send_to(boost::asio::buffer(request_with("X-Long: " + std::string(1500, 'l') + "\r\nCall-ID: late", 1)), to);
-  ASSERT_TRUE(run_until([&] { return first.size() + second.size() == 2; }));
+  send("garbage without headers");
+  send(request_with("X-Long: " + std::string(1500, 'l') + "\r\nCall-ID: late", 1));
+  ASSERT_TRUE(all_arrived(2));
 }
 
 TEST_F(CallIdSteeringTest, RefusedWithoutReusePort) {
