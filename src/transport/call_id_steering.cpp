@@ -6,8 +6,9 @@
 //
 // The program is assembled here, not compiled: a Debian build has no BPF compiler to
 // rely on, and the program is fifty instructions. It reads the payload with the classic
-// packet loads (BPF_LD | BPF_IND), which socket filters keep and which never fault: a
-// read past the end ends the program, and the loops stop at the datagram's length first.
+// packet loads (BPF_LD | BPF_ABS / BPF_IND), which socket filters keep and which never
+// fault: a read past the end ends the program, and every read is checked against the
+// datagram's length first.
 #include <sys/socket.h>
 #include <unistd.h>
 
