@@ -2,6 +2,7 @@
 // the request path (proxy.cpp) and the response path (responses.cpp).
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,9 @@ struct Proxy::Context {
   bool initial_invite = false;  // out of dialog: its failure ends the call's media
   txn::TimerService::Handle no_answer = 0;
 
+  bool all_branches_final() const {
+    return std::all_of(branches.begin(), branches.end(), [](const Branch& b) { return b.final; });
+  }
   // The request parsed again; `into` views `request`.
   Status parse_request(sip::Message& into) const { return sip::parse_message(request, sip::Framing::Datagram, into); }
 };

@@ -107,7 +107,7 @@ void Proxy::branch_final(Context& context, std::size_t index, int status, std::s
 }
 
 void Proxy::finish_if_done(Context& context) {
-  if (std::any_of(context.branches.begin(), context.branches.end(), [](const Branch& b) { return !b.final; })) return;
+  if (!context.all_branches_final()) return;
   if (!context.final_sent && !context.cancelled && context.next_group < context.groups.size()) {
     start_group(context);  // serial forking: the next q group
     return;
@@ -121,10 +121,7 @@ void Proxy::release_if_finished(Context& context) {
   // repeats that response and absorbs the ACK by itself, a later 2xx goes upstream
   // without a context (on_response), and a CANCEL gets its 200 from on_cancel. Kept until
   // Timer L, a context would only hold memory.
-  if (!context.final_sent ||
-      std::any_of(context.branches.begin(), context.branches.end(), [](const Branch& b) { return !b.final; }))
-    return;
-  drop_context(context.server);
+  if (context.final_sent && context.all_branches_final()) drop_context(context.server);
 }
 
 void Proxy::send_best(Context& context) {
