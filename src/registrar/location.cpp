@@ -35,17 +35,16 @@ bool differs_from_source(const store::Binding& b) {
 // RFC 3261 10.3 step 7 matches contacts with the URI comparison of 19.1.4; RFC 5626 6:
 // a Contact with +sip.instance and reg-id identifies a flow, and a new registration of
 // the same flow replaces the old binding whatever its URI.
-bool same_binding(const store::Binding& existing, const ContactUpdate& c, const sip::Uri& uri) {
-  if (!c.instance.empty() && c.reg_id != 0)
-    return existing.instance == c.instance && existing.reg_id == c.reg_id;
-  if (existing.contact == c.contact) return true;
-  auto stored = sip::parse_uri(existing.contact);
+bool same_binding(const BindingRecord& existing, const ContactUpdate& c, const sip::Uri& uri) {
+  if (!c.instance.empty() && c.reg_id != 0) return existing.instance() == c.instance && existing.reg_id() == c.reg_id;
+  if (existing.contact() == c.contact) return true;
+  auto stored = sip::parse_uri(existing.contact());
   return stored && sip::uri_equivalent(*stored, uri);
 }
 
 // RFC 3261 10.3 step 7: with the same Call-ID only a higher CSeq may change a binding.
-bool out_of_order(const store::Binding& existing, const Update& u) {
-  return existing.call_id == u.call_id && u.cseq <= existing.cseq;
+bool out_of_order(const BindingRecord& existing, const Update& u) {
+  return existing.call_id() == u.call_id && u.cseq <= existing.cseq();
 }
 
 // Whether `after` may be persisted lazily (store::LocationStore::refresh): a periodic
@@ -55,18 +54,11 @@ bool out_of_order(const store::Binding& existing, const Update& u) {
 // as a change), and a stale CSeq or Call-ID can only make the 10.3 step 7 order check
 // accept a late retransmission it would have refused. Everything else is written at once:
 // received and Path decide where requests go, q their order, and they rarely change.
-// Compared as a whole Binding, so a field added to it later counts as a change until it
-// is listed here.
-bool only_refreshed(const store::Binding& before, const store::Binding& after) {
-  if (after.expires_at < before.expires_at) return false;
-  store::Binding same = after;
-  same.expires_at = before.expires_at;
-  same.cseq = before.cseq;
-  same.call_id = before.call_id;
-  return same == before;
+bool only_refreshed(const BindingRecord& before, const BindingRecord& after) {
+  return after.expires_at() >= before.expires_at() && before.same_but_refresh(after);
 }
 
-store::Binding key(const std::string& aor, const std::string& contact) {
+store::Binding key(const std::string& aor, std::string_view contact) {
   store::Binding b;
   b.aor = aor;
   b.contact = contact;
@@ -96,8 +88,7 @@ Result<std::size_t> Location::restore(store::LocationStore& store, Clock::time_p
   std::lock_guard lock(mutex_);
   aors_.clear();
   for (auto& b : bindings) {
-    std::string aor = b.aor;
-    aors_[aor].push_back(Entry{std::move(b), ++sequence_});
+    aors_[b.aor].push_back(Entry{BindingRecord(b), ++sequence_});
   }
   return bindings.size();
 }
@@ -114,15 +105,17 @@ UpdateResult Location::apply(const Update& u, Clock::time_point now) {
   std::lock_guard lock(mutex_);
   auto found = aors_.find(u.aor);
   Entries next;
+  next.reserve((found != aors_.end() ? found->second.size() : 0) + u.contacts.size());
   if (found != aors_.end()) {
     for (const Entry& e : found->second)
-      if (e.binding.expires_at > now_s) next.push_back(e);
+      if (e.binding.expires_at() > now_s) next.push_back(e);
   }
 
   if (u.remove_all) {
     // RFC 3261 10.3 step 6: every binding goes, each subject to the Call-ID/CSeq rule.
     for (const Entry& e : next)
-      if (out_of_order(e.binding, u)) return UpdateResult{UpdateResult::Status::OutOfOrder, 0, 0, 0, live(next, now)};
+      if (out_of_order(e.binding, u))
+        return UpdateResult{UpdateResult::Status::OutOfOrder, 0, 0, 0, live(u.aor, next, now)};
     result.removed = next.size();
     next.clear();
     ops.push_back(Op{Op::Kind::RemoveAll, key(u.aor, {})});
@@ -131,13 +124,15 @@ UpdateResult Location::apply(const Update& u, Clock::time_point now) {
   for (const ContactUpdate& c : u.contacts) {
     auto uri = sip::parse_uri(c.contact);
     if (!uri) continue;  // the registrar validated every Contact already
-    auto match = std::find_if(next.begin(), next.end(), [&](const Entry& e) { return same_binding(e.binding, c, *uri); });
+    auto match =
+        std::find_if(next.begin(), next.end(), [&](const Entry& e) { return same_binding(e.binding, c, *uri); });
     // (A binding this request already touched is not checked again: a Contact listed twice.)
     if (match != next.end() && match->updated != 0 && out_of_order(match->binding, u))
-      return UpdateResult{UpdateResult::Status::OutOfOrder, 0, 0, 0, live(found == aors_.end() ? Entries{} : found->second, now)};
+      return UpdateResult{UpdateResult::Status::OutOfOrder, 0, 0, 0,
+                          live(u.aor, found == aors_.end() ? Entries{} : found->second, now)};
     if (c.expires == 0) {
       if (match == next.end()) continue;  // removing what is not there is not an error
-      ops.push_back(Op{Op::Kind::Remove, key(u.aor, match->binding.contact)});
+      ops.push_back(Op{Op::Kind::Remove, key(u.aor, match->binding.contact())});
       next.erase(match);
       ++result.removed;
       continue;
@@ -153,18 +148,19 @@ UpdateResult Location::apply(const Update& u, Clock::time_point now) {
     b.expires_at = now_s + std::chrono::seconds(c.expires);
     b.user_agent = u.user_agent;
     Op::Kind write = Op::Kind::Upsert;
+    BindingRecord record(b);
     if (match == next.end()) {
-      next.push_back(Entry{b, 0});
+      next.push_back(Entry{std::move(record), 0});
       ++result.added;
     } else {
       // A replaced flow (RFC 5626 6) or an equivalent URI written differently: the old
       // key goes from the store.
-      if (match->binding.contact != c.contact) {
-        ops.push_back(Op{Op::Kind::Remove, key(u.aor, match->binding.contact)});
-      } else if (only_refreshed(match->binding, b)) {
+      if (match->binding.contact() != c.contact) {
+        ops.push_back(Op{Op::Kind::Remove, key(u.aor, match->binding.contact())});
+      } else if (only_refreshed(match->binding, record)) {
         write = Op::Kind::Refresh;
       }
-      match->binding = b;
+      match->binding = std::move(record);
       match->updated = 0;  // touched: ordered as the most recent below
       ++result.refreshed;
     }
@@ -172,44 +168,55 @@ UpdateResult Location::apply(const Update& u, Clock::time_point now) {
   }
 
   if (result.added > 0 && next.size() > u.max_contacts)
-    return UpdateResult{UpdateResult::Status::TooMany, 0, 0, 0, live(found == aors_.end() ? Entries{} : found->second, now)};
+    return UpdateResult{UpdateResult::Status::TooMany, 0, 0, 0,
+                        live(u.aor, found == aors_.end() ? Entries{} : found->second, now)};
 
   // Every check passed: commit to memory, then to the store in the same order.
   for (Entry& e : next)
     if (e.updated == 0) e.updated = ++sequence_;
+  result.current = live(u.aor, next, now);
   if (next.empty()) {
     if (found != aors_.end()) aors_.erase(found);
   } else {
-    aors_[u.aor] = next;
+    next.shrink_to_fit();  // held until the next REGISTER of this AOR
+    aors_[u.aor] = std::move(next);
   }
   if (store_ != nullptr) {
     for (Op& op : ops) {
       switch (op.kind) {
-        case Op::Kind::Upsert: store_->upsert(std::move(op.binding)); break;
-        case Op::Kind::Refresh: store_->refresh(std::move(op.binding)); break;
-        case Op::Kind::Remove: store_->remove(std::move(op.binding.aor), std::move(op.binding.contact)); break;
-        case Op::Kind::RemoveAll: store_->remove_all(std::move(op.binding.aor)); break;
+        case Op::Kind::Upsert:
+          store_->upsert(std::move(op.binding));
+          break;
+        case Op::Kind::Refresh:
+          store_->refresh(std::move(op.binding));
+          break;
+        case Op::Kind::Remove:
+          store_->remove(std::move(op.binding.aor), std::move(op.binding.contact));
+          break;
+        case Op::Kind::RemoveAll:
+          store_->remove_all(std::move(op.binding.aor));
+          break;
       }
     }
   }
-  result.current = live(next, now);
   return result;
 }
 
-std::vector<Registration> Location::live(const Entries& entries, Clock::time_point now) const {
+std::vector<Registration> Location::live(std::string_view aor, const Entries& entries, Clock::time_point now) const {
   const store::Time now_s = seconds_of(now);
   std::vector<const Entry*> order;
   for (const Entry& e : entries)
-    if (e.binding.expires_at > now_s) order.push_back(&e);
+    if (e.binding.expires_at() > now_s) order.push_back(&e);
   std::stable_sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
-    if (a->binding.q != b->binding.q) return a->binding.q > b->binding.q;
+    if (a->binding.q() != b->binding.q()) return a->binding.q() > b->binding.q();
     return a->updated > b->updated;
   });
   std::vector<Registration> out;
   out.reserve(order.size());
   for (const Entry* e : order) {
-    Registration r{e->binding, differs_from_source(e->binding), false};
-    r.send_to_source = r.behind_nat || connection_oriented(e->binding.received.transport);
+    Registration r{e->binding.unpack(aor), false, false};
+    r.behind_nat = differs_from_source(r.binding);
+    r.send_to_source = r.behind_nat || connection_oriented(r.binding.received.transport);
     out.push_back(std::move(r));
   }
   return out;
@@ -219,7 +226,7 @@ std::vector<Registration> Location::lookup(std::string_view aor, Clock::time_poi
   std::lock_guard lock(mutex_);
   auto found = aors_.find(std::string(aor));
   if (found == aors_.end()) return {};
-  return live(found->second, now);
+  return live(aor, found->second, now);
 }
 
 std::vector<Registration> Location::nat_bindings(Clock::time_point now) const {
@@ -228,9 +235,10 @@ std::vector<Registration> Location::nat_bindings(Clock::time_point now) const {
   std::lock_guard lock(mutex_);
   for (const auto& [aor, entries] : aors_)
     for (const Entry& e : entries)
-      if (e.binding.expires_at > now_s && !connection_oriented(e.binding.received.transport) &&
-          differs_from_source(e.binding))
-        out.push_back(Registration{e.binding, true, true});
+      if (e.binding.expires_at() > now_s && !connection_oriented(e.binding.transport())) {
+        store::Binding b = e.binding.unpack(aor);
+        if (differs_from_source(b)) out.push_back(Registration{std::move(b), true, true});
+      }
   return out;
 }
 
@@ -241,7 +249,7 @@ std::size_t Location::purge(Clock::time_point now) {
   for (auto it = aors_.begin(); it != aors_.end();) {
     Entries& entries = it->second;
     const auto before = entries.size();
-    std::erase_if(entries, [&](const Entry& e) { return e.binding.expires_at <= now_s; });
+    std::erase_if(entries, [&](const Entry& e) { return e.binding.expires_at() <= now_s; });
     removed += before - entries.size();
     it = entries.empty() ? aors_.erase(it) : std::next(it);
   }

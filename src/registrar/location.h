@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "registrar/binding_record.h"
 #include "sip/sip.h"
 #include "store/store.h"
 
@@ -50,11 +51,11 @@ struct Registration {
 
 // One Contact of a REGISTER after expiry processing (RFC 3261 10.3 step 7).
 struct ContactUpdate {
-  std::string contact;         // the Contact URI as written
-  std::uint32_t expires = 0;   // granted seconds; 0 removes the binding
-  std::uint16_t q = 1000;      // thousandths
-  std::string instance;        // +sip.instance without quotes (RFC 5626), "" if none
-  std::uint32_t reg_id = 0;    // reg-id (RFC 5626), 0 if none
+  std::string contact;        // the Contact URI as written
+  std::uint32_t expires = 0;  // granted seconds; 0 removes the binding
+  std::uint16_t q = 1000;     // thousandths
+  std::string instance;       // +sip.instance without quotes (RFC 5626), "" if none
+  std::uint32_t reg_id = 0;   // reg-id (RFC 5626), 0 if none
 };
 
 // Everything one REGISTER asks of one AOR; applied all or nothing.
@@ -73,8 +74,8 @@ struct Update {
 struct UpdateResult {
   enum class Status : std::uint8_t {
     Ok,
-    OutOfOrder,   // same Call-ID with a CSeq not higher than the binding's (10.3 step 7)
-    TooMany,      // the AOR would exceed max_contacts
+    OutOfOrder,  // same Call-ID with a CSeq not higher than the binding's (10.3 step 7)
+    TooMany,     // the AOR would exceed max_contacts
   };
   Status status = Status::Ok;
   std::size_t added = 0;
@@ -112,12 +113,12 @@ class Location {
 
  private:
   struct Entry {
-    store::Binding binding;
+    BindingRecord binding;
     std::uint64_t updated = 0;  // sequence number of the last change (for ordering)
   };
   using Entries = std::vector<Entry>;
 
-  std::vector<Registration> live(const Entries& entries, Clock::time_point now) const;
+  std::vector<Registration> live(std::string_view aor, const Entries& entries, Clock::time_point now) const;
 
   store::LocationStore* store_;
   mutable std::mutex mutex_;
