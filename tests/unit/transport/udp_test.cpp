@@ -1,6 +1,7 @@
-// UDP on 127.0.0.1 and ::1: a request and its response, a batch of 200 datagrams, and
-// the drops (oversize, keep-alive only).
+// UDP on 127.0.0.1 and ::1: a request and its response, a batch of 200 datagrams, how
+// long a response waits for its batch, and the drops (oversize, keep-alive only).
 #include <boost/asio/ip/udp.hpp>
+#include <thread>
 
 #include "transport_fixture.h"
 
@@ -11,9 +12,8 @@ class UdpTest : public TransportTest, public ::testing::WithParamInterface<const
 
 TEST_P(UdpTest, RoundTripReportsSourceAndListener) {
   std::vector<Received> at_server, at_client;
-  auto server = recording(at_server, {}, [](Transport& t, const Received& r) {
-    ASSERT_TRUE(t.reply(r.source, "SIP/2.0 200 OK\r\n\r\n"));
-  });
+  auto server = recording(
+      at_server, {}, [](Transport& t, const Received& r) { ASSERT_TRUE(t.reply(r.source, "SIP/2.0 200 OK\r\n\r\n")); });
   auto client = recording(at_client);
   auto server_id = server->listen(TransportKind::Udp, GetParam(), 0);
   ASSERT_TRUE(server_id) << server_id.error().message;
@@ -63,6 +63,30 @@ TEST_P(UdpTest, BatchOf200DatagramsAllArrive) {
   EXPECT_EQ(server->counters().of(TransportKind::Udp).messages_received, 200u);
   EXPECT_EQ(client->counters().of(TransportKind::Udp).messages_sent, 200u);
   EXPECT_EQ(client->counters().send_failures, 0u);
+}
+
+// Responses made while a batch is handled leave in one sendmmsg, but one does not wait for
+// the whole batch: here each request takes 300 us to handle, longer than a response may be
+// held, so the first response is out before the tenth request is handled.
+TEST_P(UdpTest, AResponseDoesNotWaitForTheRestOfItsBatch) {
+  boost::asio::io_context io;
+  boost::asio::ip::udp::socket raw(io, boost::asio::ip::udp::endpoint(boost::asio::ip::make_address(GetParam()), 0));
+  std::size_t waiting_at_last = 0;
+  std::vector<Received> at_server;
+  auto server = recording(at_server, {}, [&](Transport& t, const Received& r) {
+    if (r.bytes == sip_request(10)) waiting_at_last = raw.available();
+    ASSERT_TRUE(t.reply(r.source, "SIP/2.0 200 OK\r\n\r\n"));
+    std::this_thread::sleep_for(std::chrono::microseconds(300));
+  });
+  auto id = server->listen(TransportKind::Udp, GetParam(), 0);
+  ASSERT_TRUE(id);
+  const Endpoint at = *server->local_endpoint(*id);
+  // All ten are queued before the server's loop runs, so one recvmmsg takes them.
+  for (int i = 1; i <= 10; ++i) raw.send_to(boost::asio::buffer(sip_request(i)), {at.address, at.port});
+  ASSERT_TRUE(run_until([&] { return at_server.size() == 10; }));
+  EXPECT_GE(waiting_at_last, 1u);  // bytes of at least the first response
+  ASSERT_TRUE(
+      run_until([&] { return raw.available() > 0 && server->counters().of(TransportKind::Udp).messages_sent == 10; }));
 }
 
 TEST_P(UdpTest, OversizeAndKeepAliveDatagramsAreNotDelivered) {
