@@ -91,7 +91,9 @@ class Udp final : public UdpListener, public std::enable_shared_from_this<Udp> {
     if (out_.empty()) out_since_ = std::chrono::steady_clock::now();
     out_.push_back({udp::endpoint(to.address, to.port), arena_.size(), bytes.size()});
     arena_.append(bytes);
-    if (!flush_posted_) {
+    // Inside on_readable the batch's end flushes; a send from elsewhere (a timer, a
+    // hand-over from another worker) posts one flush for what it and its neighbours queue.
+    if (!flush_posted_ && !reading_) {
       flush_posted_ = true;
       asio::post(socket_.get_executor(), [self = shared_from_this()] {
         self->flush_posted_ = false;
@@ -127,6 +129,7 @@ class Udp final : public UdpListener, public std::enable_shared_from_this<Udp> {
   void on_readable(const boost::system::error_code& ec) {
     if (ec == asio::error::operation_aborted || !hub_) return;
     const unsigned batch = static_cast<unsigned>(msgs_.size());
+    reading_ = true;
     for (int round = 0; round < kMaxRounds && hub_; ++round) {
       for (unsigned i = 0; i < batch; ++i) {
         iov_[i] = {storage_.data() + i * slot_, slot_};
@@ -149,6 +152,7 @@ class Udp final : public UdpListener, public std::enable_shared_from_this<Udp> {
       }
       if (static_cast<unsigned>(n) < batch) break;
     }
+    reading_ = false;
     flush();  // responses produced while handling this batch leave in one sendmmsg
     if (hub_) wait();
   }
@@ -214,6 +218,7 @@ class Udp final : public UdpListener, public std::enable_shared_from_this<Udp> {
   std::vector<Pending> out_;
   std::string arena_;  // queued datagrams, back to back
   bool flush_posted_ = false;
+  bool reading_ = false;                               // in on_readable, which flushes at its end
   std::chrono::steady_clock::time_point out_since_{};  // when out_ got its first datagram
 #if defined(__linux__)
   std::vector<sockaddr_storage> addrs_;
