@@ -19,8 +19,7 @@ bool is_private_ipv4(std::string_view host) {
 // Whether `methods` of this request (or of the request a response answers) carry a
 // Contact that later requests are sent to.
 bool contact_matters(std::string_view method) {
-  return method == "INVITE" || method == "SUBSCRIBE" || method == "REFER" || method == "NOTIFY" ||
-         method == "UPDATE";
+  return method == "INVITE" || method == "SUBSCRIBE" || method == "REFER" || method == "NOTIFY" || method == "UPDATE";
 }
 
 }  // namespace
@@ -38,7 +37,7 @@ std::string host_text(std::string_view address) {
 void add_received(sip::Message& request, const transport::Source& source) {
   if (request.vias().empty()) return;
   const sip::Via& via = request.top_via();
-  const std::string address = source.remote.address.to_string();
+  const std::string address = transport::address_text(source.remote.address);
   std::string_view host = via.host;
   if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
   const bool received = host != address;
@@ -46,20 +45,18 @@ void add_received(sip::Message& request, const transport::Source& source) {
   if (!received && !rport) return;
   // Rebuild the value: everything up to the parameters, the parameters without empty
   // rport / old received, then ours.
-  std::string value = std::string(via.protocol) + "/" + std::string(via.version) + "/" + std::string(via.transport) +
-                      " " + std::string(via.host);
-  if (via.port != 0) value += ":" + std::to_string(via.port);
+  std::string value;
+  value.reserve(128);
+  value.append(via.protocol).append("/").append(via.version).append("/").append(via.transport);
+  value.append(" ").append(via.host);
+  if (via.port != 0) value.append(":").append(std::to_string(via.port));
   for (const sip::Param& p : via.params) {
     if (p.name == "received" || (p.name == "rport" && rport)) continue;
-    value += ";";
-    value += p.name;
-    if (p.has_value) {
-      value += "=";
-      value += p.value;
-    }
+    value.append(";").append(p.name);
+    if (p.has_value) value.append("=").append(p.value);
   }
-  if (received) value += ";received=" + address;
-  if (rport) value += ";rport=" + std::to_string(source.remote.port);
+  if (received) value.append(";received=").append(address);
+  if (rport) value.append(";rport=").append(std::to_string(source.remote.port));
   sip::replace_first_value(request, sip::HeaderId::Via, value);
 }
 
@@ -68,7 +65,7 @@ void fix_nated_contact(sip::Message& message, const transport::Source& source) {
   if (message.is_response() && message.status_code() >= 300) return;
   const sip::NameAddr& contact = message.contacts().front();
   if (!contact.uri.is_sip() || !is_private_ipv4(contact.uri.host)) return;
-  const std::string address = source.remote.address.to_string();
+  const std::string address = transport::address_text(source.remote.address);
   if (contact.uri.host == address && (contact.uri.port == 0 ? 5060 : contact.uri.port) == source.remote.port) return;
   // <scheme:user@SOURCE:PORT;params>, display name and header parameters kept.
   const sip::Uri& uri = contact.uri;
@@ -82,7 +79,7 @@ void fix_nated_contact(sip::Message& message, const transport::Source& source) {
     }
     rewritten += "@";
   }
-  rewritten += host_text(source.remote.address.to_string());
+  rewritten += host_text(transport::address_text(source.remote.address));
   rewritten += ':';
   rewritten += std::to_string(source.remote.port);
   rewritten += uri.params.text();

@@ -381,7 +381,7 @@ void Worker::on_request(txn::TransactionId server, const sip::Message& request) 
 void Worker::handle_register(txn::TransactionId server, const sip::Message& request) {
   store::Source source;
   source.transport = transport_lower(current_.kind);
-  source.address = current_.remote.address.to_string();
+  source.address = transport::address_text(current_.remote.address);
   source.port = current_.remote.port;
   source.socket = transport_lower(current_.kind) + ":" + std::to_string(current_.listener);
   auto response = shared_.registrar->handle(request, source, registrar::Clock::now());

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <charconv>
 #include <unordered_map>
 #include <vector>
 
@@ -10,7 +11,19 @@
 
 namespace sipbox::transport {
 
-Destination Source::reply_destination() const { return Destination{remote.address.to_string(), remote.port, kind}; }
+std::string address_text(const boost::asio::ip::address& address) {
+  if (!address.is_v4()) return address.to_string();
+  const auto bytes = address.to_v4().to_bytes();
+  char text[16];
+  char* at = text;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i > 0) *at++ = '.';
+    at = std::to_chars(at, text + sizeof text, bytes[i]).ptr;
+  }
+  return std::string(text, at);
+}
+
+Destination Source::reply_destination() const { return Destination{address_text(remote.address), remote.port, kind}; }
 
 namespace {
 

@@ -44,6 +44,11 @@ struct Endpoint {
   bool operator==(const Endpoint&) const = default;
 };
 
+// The text of an address as address.to_string() writes it. IPv4 is written here without
+// the sprintf of inet_ntop: the core writes the source of every request into its Via
+// (RFC 3581) and its reply destination.
+std::string address_text(const boost::asio::ip::address& address);
+
 // Where a message came from: enough for RFC 3581 (remote address/port) and for sending
 // the response back the same way (RFC 3261 18.2.2).
 struct Source {
