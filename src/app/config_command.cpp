@@ -1,4 +1,4 @@
-// sipbox config get|set|validate|export|import|diff (DESIGN.md section 4).
+// sipbox config get|set|delete|validate|export|import|diff (DESIGN.md section 4).
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -60,6 +60,10 @@ int run(const std::string& action, const ConfigOptions& o, const GlobalOptions& 
     auto r = config.set(o.xpath, o.value);
     return r ? 0 : report(r.error());
   }
+  if (action == "delete") {
+    auto r = config.remove(o.xpath);
+    return r ? 0 : report(r.error());
+  }
   auto text = read_text(o.file);
   if (!text) {
     std::cerr << "sipbox: " << text.error().message << '\n';
@@ -97,8 +101,9 @@ int run(const std::string& action, const ConfigOptions& o, const GlobalOptions& 
 }  // namespace
 
 void add_config_command(CLI::App& app, const GlobalOptions& global, int& exit_code) {
-  CLI::App* cmd = app.add_subcommand("config", "Read and edit the configuration (the YANG model in yang/). Works "
-                                               "against a running sipboxd and against a stopped data directory.");
+  CLI::App* cmd = app.add_subcommand("config",
+                                     "Read and edit the configuration (the YANG model in yang/). Works "
+                                     "against a running sipboxd and against a stopped data directory.");
   cmd->require_subcommand(1);
   auto options = std::make_shared<ConfigOptions>();
   auto add = [&](const std::string& name, const std::string& help) {
@@ -114,12 +119,19 @@ void add_config_command(CLI::App& app, const GlobalOptions& global, int& exit_co
   set->add_option("xpath", options->xpath, "Path of the leaf, e.g. /sipbox-system:system/listeners/sip-port")
       ->required();
   set->add_option("value", options->value, "New value")->required();
+  CLI::App* del = add("delete",
+                      "Delete a leaf (it reverts to its default), a leaf-list entry or a list entry, "
+                      "validated like every edit; refused when it is not there");
+  del->add_option("xpath", options->xpath,
+                  "Path of what goes, e.g. \"/sipbox-security:security/whitelist[.='192.0.2.0/24']\"")
+      ->required();
   CLI::App* validate = add("validate", "Check a configuration file against the model without applying it");
   validate->add_option("file", options->file, "XML or JSON file ('-': standard input)")->required();
   CLI::App* exp = add("export", "Print the whole configuration: a backup that `config import` restores");
   exp->add_flag("--json", options->json, "RFC 7951 JSON instead of XML");
-  CLI::App* imp = add("import", "Replace the whole configuration with a file (validated first; nothing changes "
-                                "when it is refused)");
+  CLI::App* imp = add("import",
+                      "Replace the whole configuration with a file (validated first; nothing changes "
+                      "when it is refused)");
   imp->add_option("file", options->file, "XML or JSON file ('-': standard input)")->required();
   CLI::App* diff = add("diff", "Show what importing a file would change (+ created, - deleted, ~ changed)");
   diff->add_option("file", options->file, "XML or JSON file ('-': standard input)")->required();

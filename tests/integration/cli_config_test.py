@@ -15,6 +15,7 @@ import time
 sipbox, sipboxd = sys.argv[1], sys.argv[2]
 failures = []
 PORT = "/sipbox-system:system/listeners/sip-port"
+WHITELIST = "/sipbox-security:security/whitelist"
 
 
 def check(condition, what):
@@ -42,6 +43,27 @@ def exercise(data_dir, label):
           f"{label}: out-of-range port refused with the path ({r.stderr})")
     r = cli(data_dir, "config", "get", PORT)
     check("<sip-port>5070</sip-port>" in r.stdout, f"{label}: refused edit changed nothing")
+    # A leaf-list takes entries one `set` at a time; `delete` takes one out again, and a
+    # deleted leaf reverts to its default.
+    for prefix in ("192.0.2.0/24", "198.51.100.0/24"):
+        r = cli(data_dir, "config", "set", WHITELIST, prefix)
+        check(r.returncode == 0, f"{label}: set whitelist {prefix} ({r.stderr})")
+    entry = f"{WHITELIST}[.='192.0.2.0/24']"
+    r = cli(data_dir, "config", "delete", entry)
+    check(r.returncode == 0, f"{label}: delete a whitelist entry ({r.stderr})")
+    r = cli(data_dir, "config", "get", WHITELIST)
+    check("198.51.100.0/24" in r.stdout and "192.0.2.0/24" not in r.stdout,
+          f"{label}: one entry gone, the other kept ({r.stdout})")
+    r = cli(data_dir, "config", "delete", entry)
+    check(r.returncode == 1 and "data-missing" in r.stderr, f"{label}: deleting it again is refused ({r.stderr})")
+    r = cli(data_dir, "config", "delete", f"{WHITELIST}[.='198.51.100.0/24']")
+    check(r.returncode == 0, f"{label}: delete the last whitelist entry ({r.stderr})")
+    r = cli(data_dir, "config", "delete", PORT)
+    check(r.returncode == 0, f"{label}: delete the port ({r.stderr})")
+    r = cli(data_dir, "config", "get", PORT, "--all")
+    check("<sip-port>5060</sip-port>" in r.stdout, f"{label}: a deleted leaf is back at its default ({r.stdout})")
+    r = cli(data_dir, "config", "set", PORT, "5070")
+    check(r.returncode == 0, f"{label}: set the port again ({r.stderr})")
     r = cli(data_dir, "config", "get", "/sipbox-system:system/listeners", "--json", "--all")
     check(r.returncode == 0 and json.loads(r.stdout)["sipbox-system:system"]["listeners"]["netconf-port"] == 830,
           f"{label}: JSON with defaults ({r.stdout[:200]})")
