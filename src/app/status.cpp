@@ -305,6 +305,17 @@ void store_metrics(Exposition& out, const store::StoreStats& st) {
   out.counter("sipbox_store_write_errors_total", "Failed store batch attempts (retried).", st.write_errors);
   out.counter("sipbox_store_backpressure_waits_total", "Store writes that had to wait for the writer.",
               st.backpressure_waits);
+  // Binding refreshes are written lazily (docs/store.md, "Refreshes"): each accepted one
+  // is pending, then coalesced, superseded or queued; queued ones are then written.
+  out.gauge("sipbox_store_binding_refreshes_pending", "Binding refreshes held, not yet queued for writing.",
+            st.refreshes_pending);
+  out.family("sipbox_store_binding_refreshes_total", "counter",
+             "Binding refreshes by what became of them (accepted = all of them).");
+  out.sample(st.refreshes, {{"outcome", "accepted"}});
+  out.sample(st.refreshes_coalesced, {{"outcome", "coalesced"}});
+  out.sample(st.refreshes_superseded, {{"outcome", "superseded"}});
+  out.sample(st.refreshes_queued, {{"outcome", "queued"}});
+  out.sample(st.refreshes_written, {{"outcome", "written"}});
 }
 
 void media_metrics(Exposition& out, const StatusSnapshot::Media& m) {
@@ -441,7 +452,14 @@ json status_json(const StatusSnapshot& s) {
                     {"write_errors", st.write_errors},
                     {"rejected", st.rejected},
                     {"backpressure_waits", st.backpressure_waits},
-                    {"last_error", st.last_error}};
+                    {"last_error", st.last_error},
+                    {"refreshes",
+                     {{"accepted", st.refreshes},
+                      {"pending", st.refreshes_pending},
+                      {"coalesced", st.refreshes_coalesced},
+                      {"superseded", st.refreshes_superseded},
+                      {"queued", st.refreshes_queued},
+                      {"written", st.refreshes_written}}}};
   }
   if (s.media) {
     const media::RelayCounters& r = s.media->relay;

@@ -76,9 +76,27 @@ TEST(StatusJson, store_stats_when_present) {
   s.store = store::StoreStats{};
   s.store->committed = 12;
   s.store->last_error = "disk full";
+  s.store->refreshes = 40;
+  s.store->refreshes_pending = 3;
+  s.store->refreshes_coalesced = 30;
+  s.store->refreshes_superseded = 2;
+  s.store->refreshes_queued = 5;
+  s.store->refreshes_written = 4;
   const auto j = status_json(s);
   EXPECT_EQ(j["store"]["committed"], 12);
   EXPECT_EQ(j["store"]["last_error"], "disk full");
+  EXPECT_EQ(
+      j["store"]["refreshes"],
+      (nlohmann::json{
+          {"accepted", 40}, {"pending", 3}, {"coalesced", 30}, {"superseded", 2}, {"queued", 5}, {"written", 4}}));
+  const std::string text = prometheus_text(s);
+  for (const char* line :
+       {"sipbox_store_binding_refreshes_pending 3\n", "sipbox_store_binding_refreshes_total{outcome=\"accepted\"} 40\n",
+        "sipbox_store_binding_refreshes_total{outcome=\"coalesced\"} 30\n",
+        "sipbox_store_binding_refreshes_total{outcome=\"superseded\"} 2\n",
+        "sipbox_store_binding_refreshes_total{outcome=\"queued\"} 5\n",
+        "sipbox_store_binding_refreshes_total{outcome=\"written\"} 4\n"})
+    EXPECT_NE(text.find(line), std::string::npos) << line;
 }
 
 TEST(PrometheusText, every_family_has_help_and_type_once_before_its_samples) {
