@@ -183,6 +183,11 @@ void message_metrics(Exposition& out, const StatusSnapshot& s) {
   out.counter("sipbox_sip_options_answered_total", "OPTIONS requests to the server itself answered with 200.",
               c.options_answered);
   out.counter("sipbox_sip_handoffs_total", "Messages passed to the worker that owns their Call-ID.", c.handoffs);
+  out.family("sipbox_sip_udp_listeners", "gauge",
+             "With several workers, UDP listeners by how a datagram reaches its Call-ID's worker: steered by the "
+             "kernel, or handed over by the worker that got it (no CAP_BPF).");
+  out.sample(c.udp_steered, {{"steering", "kernel"}});
+  out.sample(c.udp_handed_over, {{"steering", "handover"}});
   out.counter("sipbox_nat_keepalives_sent_total", "OPTIONS keep-alives sent to contacts registered behind a NAT.",
               c.keepalives_sent);
 }
@@ -412,6 +417,7 @@ json status_json(const StatusSnapshot& s) {
         {"send_failures", tr.send_failures}}},
       {"core",
        {{"handoffs", c.handoffs},
+        {"udp_listeners", {{"kernel", c.udp_steered}, {"handover", c.udp_handed_over}}},
         {"options_answered", c.options_answered},
         {"nat_keepalives_sent", c.keepalives_sent}}},
       {"proxy",

@@ -56,6 +56,8 @@ std::string random_secret() {
 struct Core::Impl {
   Shared shared;
   std::vector<BoundListener> bound;
+  unsigned udp_steered = 0;      // CoreStats::udp_steered
+  unsigned udp_handed_over = 0;  // CoreStats::udp_handed_over
   bool stopped = false;
 };
 
@@ -114,7 +116,10 @@ Result<std::unique_ptr<Core>> Core::start(CoreSettings settings, const registrar
     if (!shared.settings.advertised_address.empty()) advertised = shared.settings.advertised_address;
     shared.self.add_interface(proxy::Interface{spec.kind, host_text(advertised), bound.port});
   }
-  if (shared.workers.size() > 1) shared.workers[0]->steer_udp_by_call_id();
+  if (shared.workers.size() > 1) {
+    impl->udp_steered = shared.workers[0]->steer_udp_by_call_id();
+    impl->udp_handed_over = static_cast<unsigned>(shared.workers[0]->udp_listener_count()) - impl->udp_steered;
+  }
   for (auto& worker : shared.workers) worker->start();
   return std::unique_ptr<Core>(new Core(std::move(impl)));
 }
@@ -148,6 +153,8 @@ CoreStats Core::stats() const {
   out.registrar = impl_->shared.registrar->stats();
   out.aors = impl_->shared.location->aor_count();
   out.bindings = impl_->shared.location->binding_count();
+  out.udp_steered = impl_->udp_steered;
+  out.udp_handed_over = impl_->udp_handed_over;
   return out;
 }
 

@@ -63,8 +63,8 @@ struct CoreStats {
   std::array<std::uint64_t, kMethods> requests_sent{};
   std::array<std::uint64_t, 700> responses_received{};  // by status code
   std::array<std::uint64_t, 700> responses_sent{};
-  std::uint64_t banned_dropped = 0;     // from banned sources, before parsing (or answered 403/503)
-  std::uint64_t security_dropped = 0;   // dropped by a rule or a detector after parsing
+  std::uint64_t banned_dropped = 0;      // from banned sources, before parsing (or answered 403/503)
+  std::uint64_t security_dropped = 0;    // dropped by a rule or a detector after parsing
   std::uint64_t malformed_dropped = 0;   // could not be parsed and could not be answered
   std::uint64_t malformed_answered = 0;  // could not be parsed, answered 400
   std::uint64_t handoffs = 0;            // messages passed to the worker owning the Call-ID
@@ -78,6 +78,10 @@ struct CoreStats {
   std::size_t aors = 0;
   std::size_t bindings = 0;
   unsigned workers = 0;
+  // With several workers, UDP listeners whose datagrams the kernel steers to their
+  // Call-ID's worker, and those where the workers pass on each other's (no CAP_BPF).
+  unsigned udp_steered = 0;
+  unsigned udp_handed_over = 0;
 };
 
 // A listener as bound (port 0 in the settings becomes the kernel's choice).

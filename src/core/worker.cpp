@@ -165,20 +165,26 @@ Status Worker::listen(const ListenerSpec& spec, BoundListener& bound) {
   return {};
 }
 
-void Worker::steer_udp_by_call_id() {
+unsigned Worker::steer_udp_by_call_id() {
   const auto workers = static_cast<unsigned>(shared_.workers.size());
+  unsigned steered_count = 0;
   for (const transport::ListenerId id : udp_listeners_) {
     const auto& at = local_.at(id);
-    if (Status steered = transport_.steer_by_call_id(id, workers); !steered)
+    if (Status steered = transport_.steer_by_call_id(id, workers); !steered) {
       spdlog::info(
           "UDP {}:{}: the kernel spreads datagrams by source ({}); the workers pass on the ones of each "
           "other's calls",
           at.address.to_string(), at.port, steered.error().message);
-    else
+    } else {
+      ++steered_count;
       spdlog::debug("UDP {}:{}: the kernel delivers each datagram to its Call-ID's worker", at.address.to_string(),
                     at.port);
+    }
   }
+  return steered_count;
 }
+
+std::size_t Worker::udp_listener_count() const { return udp_listeners_.size(); }
 
 void Worker::start() {
   if (index_ == 0) schedule_keepalive();

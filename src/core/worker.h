@@ -108,8 +108,10 @@ class Worker final : public txn::TransactionUser, public txn::Sender {
   Status listen(const ListenerSpec& spec, BoundListener& bound);
   // Worker 0, once every worker has bound its UDP listeners: asks the kernel to deliver
   // each datagram to the worker owning its Call-ID (transport::Transport::steer_by_call_id).
-  // Where it cannot, on_bytes() still hands datagrams over; this only says so in the log.
-  void steer_udp_by_call_id();
+  // Where it cannot, on_bytes() still hands datagrams over; the log says so. Returns how
+  // many UDP listeners are steered (the rest are not).
+  unsigned steer_udp_by_call_id();
+  std::size_t udp_listener_count() const;
   void start();  // runs the loop on a thread of its own
   void stop();   // from another thread: closes everything, joins
 

@@ -231,6 +231,11 @@ def expect_json(status, where):
         check(node == value, f"{where}: {'.'.join(path)} is {node!r}, expected {value!r}")
     check(isinstance(status.get("transactions", {}).get("live"), int), f"{where}: transactions.live is a number")
     check(status.get("workers", 0) >= 1, f"{where}: workers {status.get('workers')!r}")
+    # One UDP listener (one --bind address): with several workers it is either steered by
+    # the kernel or handed over (without CAP_BPF); with one worker there is nothing to steer.
+    udp = status.get("core", {}).get("udp_listeners", {})
+    want = 1 if status.get("workers", 0) > 1 else 0
+    check(udp.get("kernel", -1) + udp.get("handover", -1) == want, f"{where}: core.udp_listeners {udp!r}")
     check(bool(status.get("version")), f"{where}: version")
     check(isinstance(status.get("store", {}).get("committed"), int), f"{where}: store.committed")
 

@@ -31,6 +31,7 @@ StatusSnapshot sample_snapshot() {
   s.core.proxy.dialogs_established = 10;
   s.core.proxy.dialogs_ended = 4;
   s.core.transport.of(txn::TransportKind::Udp).messages_received = 11;
+  s.core.udp_steered = 1;
   return s;
 }
 
@@ -137,6 +138,8 @@ TEST(PrometheusText, samples_for_the_operator) {
       "sipbox_sip_requests_received_total{method=\"REFER\"} 0\n",
       "sipbox_sip_responses_sent_total{code=\"486\"} 2\n",
       "sipbox_sip_malformed_answered_total 4\n",
+      "sipbox_sip_udp_listeners{steering=\"kernel\"} 1\n",
+      "sipbox_sip_udp_listeners{steering=\"handover\"} 0\n",
       "sipbox_sip_messages_dropped_total{reason=\"banned\"} 12\n",
       "sipbox_registrations{kind=\"aors\"} 7\n",
       "sipbox_registrations{kind=\"bindings\"} 9\n",
