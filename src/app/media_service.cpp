@@ -14,11 +14,8 @@ namespace {
 
 constexpr std::string_view kMedia = "/sipbox-media:media/";
 
-std::string field(const config::Snapshot::Fields& fields, std::string_view name) {
-  for (const auto& [key, value] : fields)
-    if (key == name) return value;
-  return {};
-}
+// An entry's field by name (config::Snapshot::field).
+constexpr auto field = &config::Snapshot::field;
 
 template <class T>
 T number(const config::Snapshot& running, std::string_view leaf, T fallback) {

@@ -1,11 +1,10 @@
 #include "app/security_service.h"
 
-#include <spdlog/spdlog.h>
-#include <syslog.h>
-
 #include <fcntl.h>
 #include <spawn.h>
+#include <spdlog/spdlog.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -18,11 +17,8 @@ namespace {
 
 const std::string kSecurity = "/sipbox-security:security/";
 
-std::string field(const config::Snapshot::Fields& fields, std::string_view name) {
-  for (const auto& [key, value] : fields)
-    if (key == name) return value;
-  return {};
-}
+// An entry's field by name (config::Snapshot::field).
+constexpr auto field = &config::Snapshot::field;
 
 template <class T>
 T number(const config::Snapshot& s, const std::string& path, T fallback) {
@@ -264,8 +260,8 @@ std::optional<std::string> SecurityReporter::daily_summary(security::WallClock::
   // The previous local day: from yesterday's midnight to today's.
   std::tm midnight = tm;
   midnight.tm_hour = midnight.tm_min = midnight.tm_sec = 0;
-  const auto today = std::chrono::time_point_cast<std::chrono::seconds>(
-      security::WallClock::from_time_t(std::mktime(&midnight)));
+  const auto today =
+      std::chrono::time_point_cast<std::chrono::seconds>(security::WallClock::from_time_t(std::mktime(&midnight)));
   store::IncidentQuery query;
   query.since = today - std::chrono::hours(24);
   query.until = today;
@@ -283,12 +279,9 @@ std::optional<std::string> SecurityReporter::daily_summary(security::WallClock::
   spdlog::info("security: daily summary for the day before {}: {} incidents from {} sources", iso8601(today),
                incidents->size(), by_source.size());
   for (const auto& [message, count] : by_message) spdlog::info("security:   {} x {}", count, message);
-  nlohmann::json summary{{"type", "daily-summary"},
-                         {"since", iso8601(query.since)},
-                         {"until", iso8601(query.until)},
-                         {"incidents", incidents->size()},
-                         {"by_message", by_message},
-                         {"by_source", by_source}};
+  nlohmann::json summary{{"type", "daily-summary"},       {"since", iso8601(query.since)},
+                         {"until", iso8601(query.until)}, {"incidents", incidents->size()},
+                         {"by_message", by_message},      {"by_source", by_source}};
   std::string text = summary.dump();
   post(text);
   return text;
@@ -308,7 +301,8 @@ void SecurityReporter::nft(std::string script) {
       return;
     }
     std::fwrite(script.data(), 1, script.size(), pipe);
-    if (const int status = pclose(pipe); status != 0) spdlog::warn("nftables: nft exited with {} for: {}", status, script);
+    if (const int status = pclose(pipe); status != 0)
+      spdlog::warn("nftables: nft exited with {} for: {}", status, script);
   });
 }
 
@@ -332,9 +326,8 @@ void SecurityReporter::detected(const security::Detection& d) {
   incident.message = d.message;
   incident.count = d.count;
   incident.action = d.action;
-  nlohmann::json json{{"type", "incident"}, {"at", iso8601(incident.at)}, {"source", source},
-                      {"sid", d.sid},         {"message", d.message},       {"count", d.count},
-                      {"action", d.action}};
+  nlohmann::json json{{"type", "incident"},   {"at", iso8601(incident.at)}, {"source", source},  {"sid", d.sid},
+                      {"message", d.message}, {"count", d.count},           {"action", d.action}};
   store_.incidents().append(std::move(incident));
   post(json.dump());
   if (notifications_.syslog) {

@@ -9,11 +9,8 @@
 namespace sipbox::app {
 namespace {
 
-std::string field(const config::Snapshot::Fields& fields, std::string_view name) {
-  for (const auto& [key, value] : fields)
-    if (key == name) return value;
-  return {};
-}
+// An entry's field by name (config::Snapshot::field).
+constexpr auto field = &config::Snapshot::field;
 
 std::string user_key(std::string_view user, std::string_view domain) {
   std::string key(user);

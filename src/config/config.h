@@ -26,7 +26,7 @@
 namespace sipbox::config {
 
 enum class Datastore : std::uint8_t { Running, Candidate, Startup };
-enum class Encoding : std::uint8_t { Xml, Json };  // Json is RFC 7951
+enum class Encoding : std::uint8_t { Xml, Json };                                       // Json is RFC 7951
 enum class WithDefaults : std::uint8_t { Explicit, ReportAll, ReportAllTagged, Trim };  // RFC 6243
 
 // NETCONF edit-config parameters (RFC 6241 7.2).
@@ -92,6 +92,8 @@ class Snapshot {
   // whole lists (users, domains) in one pass instead of one XPath per leaf.
   using Fields = std::vector<std::pair<std::string, std::string>>;
   std::vector<Fields> entries(std::string_view xpath) const;
+  // The first value named `name` in an entry's fields; "" when there is none.
+  static std::string field(const Fields& fields, std::string_view name);
   // The number of data nodes matching `xpath`.
   std::size_t count(std::string_view xpath) const;
   // The whole tree (or the subtree at `xpath`) printed in `encoding`.
@@ -118,8 +120,8 @@ class Applier {
 };
 
 struct Options {
-  std::filesystem::path data_dir;                  // running.xml, startup.xml, audit.log live here
-  std::vector<std::filesystem::path> yang_dirs;    // where sipbox's and the IETF modules are
+  std::filesystem::path data_dir;                // running.xml, startup.xml, audit.log live here
+  std::vector<std::filesystem::path> yang_dirs;  // where sipbox's and the IETF modules are
 };
 
 class ConfigStore {
@@ -138,8 +140,8 @@ class ConfigStore {
 
   // edit-config with the content of a <config> element (XML, operations given by
   // nc:operation attributes) or an RFC 7951 JSON document.
-  ConfigResult<void> edit_config(const Session& session, Datastore target, std::string_view config,
-                                 Encoding encoding, DefaultOperation default_operation = DefaultOperation::Merge,
+  ConfigResult<void> edit_config(const Session& session, Datastore target, std::string_view config, Encoding encoding,
+                                 DefaultOperation default_operation = DefaultOperation::Merge,
                                  TestOption test_option = TestOption::TestThenSet,
                                  ErrorOption error_option = ErrorOption::RollbackOnError);
 
@@ -166,8 +168,8 @@ class ConfigStore {
 
   ConfigResult<void> copy_config(const Session& session, Datastore target, Datastore source);
   ConfigResult<void> delete_config(const Session& session, Datastore target);  // startup only
-  ConfigResult<void> commit(const Session& session);           // candidate -> running
-  ConfigResult<void> discard_changes(const Session& session);  // running -> candidate
+  ConfigResult<void> commit(const Session& session);                           // candidate -> running
+  ConfigResult<void> discard_changes(const Session& session);                  // running -> candidate
 
   // RFC 6241 7.5/7.6: a lock is held by one session; edits from others get in-use.
   ConfigResult<void> lock(const Session& session, Datastore target);

@@ -46,6 +46,12 @@ std::vector<std::string> Snapshot::values(std::string_view xpath) const {
   return out;
 }
 
+std::string Snapshot::field(const Fields& fields, std::string_view name) {
+  for (const auto& [key, value] : fields)
+    if (key == name) return value;
+  return {};
+}
+
 std::vector<Snapshot::Fields> Snapshot::entries(std::string_view xpath) const {
   std::vector<Fields> out;
   for_each_match(impl_.get(), xpath, [&](const lyd_node* node) {

@@ -24,8 +24,7 @@ TEST_F(StoreTest, RunningSurvivesAReopen) {
 }
 
 TEST_F(StoreTest, AtomicWritesLeaveOnlyCompleteFiles) {
-  for (int port = 5070; port < 5080; ++port)
-    ASSERT_TRUE(store_->set_leaf(admin_, kSipPort, std::to_string(port)));
+  for (int port = 5070; port < 5080; ++port) ASSERT_TRUE(store_->set_leaf(admin_, kSipPort, std::to_string(port)));
   ASSERT_TRUE(store_->copy_config(admin_, Datastore::Startup, Datastore::Running));
   std::vector<std::string> names;
   for (const auto& entry : std::filesystem::directory_iterator(dir_.path()))
@@ -193,6 +192,11 @@ TEST_F(StoreTest, SnapshotsAreImmutableAndOutliveTheStore) {
   EXPECT_EQ(store_->running().value(kSipPort), "5070");
   EXPECT_EQ(before.values("/sipbox-test:users/user/extension"), (std::vector<std::string>{"100", "101"}));
   EXPECT_EQ(before.count("/sipbox-test:users/user"), 2u);
+  const auto users = before.entries("/sipbox-test:users/user");
+  ASSERT_EQ(users.size(), 2u);
+  EXPECT_EQ(Snapshot::field(users[0], "extension"), "100");
+  EXPECT_EQ(Snapshot::field(users[1], "extension"), "101");
+  EXPECT_EQ(Snapshot::field(users[0], "no-such-leaf"), "");
   EXPECT_EQ(before.value("/sipbox-test:users/user[name='nobody']/extension"), std::nullopt);
   EXPECT_EQ(before.value("not an xpath ["), std::nullopt);
   EXPECT_NE(before.print(Encoding::Json, WithDefaults::Explicit, "/sipbox-test:users").find("\"robert\""),
