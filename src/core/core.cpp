@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <future>
@@ -118,7 +119,9 @@ Result<std::unique_ptr<Core>> Core::start(CoreSettings settings, const registrar
   }
   if (shared.workers.size() > 1) {
     impl->udp_steered = shared.workers[0]->steer_udp_by_call_id();
-    impl->udp_handed_over = static_cast<unsigned>(shared.workers[0]->udp_listener_count()) - impl->udp_steered;
+    const auto udp = std::count_if(impl->bound.begin(), impl->bound.end(),
+                                   [](const BoundListener& b) { return b.kind == txn::TransportKind::Udp; });
+    impl->udp_handed_over = static_cast<unsigned>(udp) - impl->udp_steered;
   }
   for (auto& worker : shared.workers) worker->start();
   return std::unique_ptr<Core>(new Core(std::move(impl)));

@@ -184,8 +184,6 @@ unsigned Worker::steer_udp_by_call_id() {
   return steered_count;
 }
 
-std::size_t Worker::udp_listener_count() const { return udp_listeners_.size(); }
-
 void Worker::start() {
   if (index_ == 0) schedule_keepalive();
   thread_ = std::thread([this] {

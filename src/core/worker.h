@@ -111,7 +111,6 @@ class Worker final : public txn::TransactionUser, public txn::Sender {
   // Where it cannot, on_bytes() still hands datagrams over; the log says so. Returns how
   // many UDP listeners are steered (the rest are not).
   unsigned steer_udp_by_call_id();
-  std::size_t udp_listener_count() const;
   void start();  // runs the loop on a thread of its own
   void stop();   // from another thread: closes everything, joins
 
